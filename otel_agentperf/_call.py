@@ -1,0 +1,423 @@
+"""One traced operation: ``Spec`` is decided at decoration time, ``Call`` is one invocation of it.
+
+The call path does only this: read the parent from the current context, start the span with a
+pre-built attribute dict, attach one context, and on exit record one duration histogram (plus token
+histograms for LLM calls) with a cached attribute dict and end the span. Every step that is ours runs
+under a guard; the user's function runs outside any of our ``try`` blocks.
+"""
+
+from __future__ import annotations
+
+import inspect
+import threading
+import time
+from typing import Any
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+
+from . import semconv as sc
+from ._content import bound_arguments, input_messages, output_messages, to_json
+from ._errors import log_internal_error
+from ._runtime import KIND_AGENT, KIND_LLM, KIND_TOOL, KIND_WORKFLOW, STATE, LabelTable
+from ._usage import Usage, extract_usage
+
+CALL_KEY = otel_context.create_key("agentperf.call")
+CONVERSATION_KEY = otel_context.create_key("agentperf.conversation")
+
+_perf = time.perf_counter
+_get_current = otel_context.get_current
+_attach = otel_context.attach
+_detach = otel_context.detach
+_Context = otel_context.Context
+# The context key under which OpenTelemetry keeps the current span, found through the public API so
+# that one new Context (not two copies via set_span_in_context + set_value) is built per call.
+_SPAN_KEY = next(iter(trace.set_span_in_context(trace.INVALID_SPAN, otel_context.Context())))
+_rollup_lock = threading.Lock()
+_MAX_NAME = 128
+
+
+class Spec:
+    """Everything about a traced operation that does not change between calls."""
+
+    __slots__ = (
+        "kind",
+        "operation",
+        "span_kind",
+        "span_name",
+        "name",
+        "base_attrs",
+        "provider",
+        "request_model",
+        "model_from_kwargs",
+        "conversation_id",
+        "signature",
+        "_start_attrs",
+        "_labels",
+        "static_labels",
+        "static_start",
+        "agent_name",
+    )
+
+    def __init__(
+        self,
+        kind: int,
+        name: str | None,
+        *,
+        operation: str,
+        base_attrs: dict[str, Any],
+        provider: str | None = None,
+        request_model: str | None = None,
+        model_from_kwargs: bool = False,
+        conversation_id: str | None = None,
+        signature: inspect.Signature | None = None,
+    ) -> None:
+        self.kind = kind
+        self.operation = operation
+        self.name = name[:_MAX_NAME] if name else name
+        self.provider = provider
+        self.request_model = request_model
+        self.model_from_kwargs = model_from_kwargs
+        self.conversation_id = conversation_id
+        self.signature = signature
+        self.base_attrs = base_attrs
+        if kind == KIND_LLM:
+            self.span_kind = SpanKind.CLIENT
+            self.span_name = f"{operation} {request_model}" if request_model else None
+        else:
+            self.span_kind = SpanKind.INTERNAL
+            self.span_name = f"{operation} {self.name}" if self.name else operation
+        self._start_attrs = LabelTable()
+        self._labels = LabelTable()
+        self.agent_name = self.name if kind == KIND_AGENT else None
+        self.static_start = self.start_attrs(self.agent_name, request_model) if kind in (KIND_AGENT, KIND_WORKFLOW) else None
+        # Agents and workflows have no per-call label: their success labels are built once, here.
+        self.static_labels = self._build_labels(None, request_model, None, None) if kind in (KIND_AGENT, KIND_WORKFLOW) else None
+
+    def start_attrs(self, agent: str | None, model: str | None) -> dict[str, Any]:
+        key = (agent, model)
+        attrs = self._start_attrs._table.get(key)  # pyright: ignore[reportPrivateUsage]
+        if attrs is None:
+            attrs = dict(self.base_attrs)
+            if agent is not None and self.kind != KIND_AGENT:
+                attrs[sc.GEN_AI_AGENT_NAME] = agent
+            if model is not None:
+                attrs[sc.GEN_AI_REQUEST_MODEL] = model
+            self._start_attrs.put(key, attrs)  # a full table just means no caching
+        return attrs
+
+    def labels(
+        self, agent: str | None, model: str | None, response_model: str | None, error: str | None
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        """Metric attributes (duration, input tokens, output tokens), cached per distinct label set."""
+        if error is None and self.static_labels is not None:
+            return self.static_labels
+        key = (agent, model, response_model, error)
+        found = self._labels._table.get(key)  # pyright: ignore[reportPrivateUsage]
+        if found is not None:
+            return found
+        built = self._build_labels(agent, model, response_model, error)
+        if not self._labels.put(key, built):
+            # Cardinality guard: past the limit, names collapse to _OTHER; error.type stays exact.
+            other = sc.OVERFLOW_LABEL
+            built = self._build_labels(
+                other if agent else None, other if model else None, other if response_model else None, error
+            )
+        return built
+
+    def _build_labels(
+        self, agent: str | None, model: str | None, response_model: str | None, error: str | None
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        op = self.operation
+        attrs: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: op}
+        kind = self.kind
+        if kind == KIND_AGENT:
+            attrs[sc.GEN_AI_AGENT_NAME] = self.name
+        elif kind == KIND_WORKFLOW:
+            attrs[sc.GEN_AI_WORKFLOW_NAME] = self.name
+        elif kind == KIND_TOOL:
+            attrs[sc.GEN_AI_TOOL_NAME] = self.name
+            attrs[sc.GEN_AI_TOOL_TYPE] = self.base_attrs.get(sc.GEN_AI_TOOL_TYPE, "function")
+        if kind != KIND_AGENT and agent is not None:
+            attrs[sc.GEN_AI_AGENT_NAME] = agent
+        if self.provider is not None:
+            attrs[sc.GEN_AI_PROVIDER_NAME] = self.provider
+        if model is not None:
+            attrs[sc.GEN_AI_REQUEST_MODEL] = model
+        if response_model is not None:
+            attrs[sc.GEN_AI_RESPONSE_MODEL] = response_model
+        tokens_in = {**attrs, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_INPUT}
+        tokens_out = {**attrs, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_OUTPUT}
+        if error is not None:
+            attrs[sc.ERROR_TYPE] = error
+        return attrs, tokens_in, tokens_out
+
+
+class Call:
+    """One invocation of a ``Spec``: its span, timing, usage and place in the agent tree."""
+
+    __slots__ = (
+        "spec",
+        "span",
+        "t0",
+        "token",
+        "ctx",
+        "parent",
+        "agent_name",
+        "request_model",
+        "usage",
+        "explicit_usage",
+        "totals",
+        "chunks",
+        "ended",
+    )
+
+    def __init__(self, spec: Spec, args: tuple[Any, ...], kwargs: dict[str, Any], attach: bool = True) -> None:
+        self.token: object | None = None
+        self.usage: Usage | None = None
+        self.totals: Usage | None = None
+        self.explicit_usage = False
+        self.chunks = 0
+        self.ended = False
+        self.spec = spec
+        ctx = _get_current()
+        parent: Call | None = ctx.get(CALL_KEY)  # type: ignore[assignment]
+        self.parent = parent
+        attrs = spec.static_start
+        if attrs is not None:  # agents and workflows: nothing about the span depends on the call
+            agent = spec.agent_name
+            self.agent_name = parent.agent_name if agent is None and parent is not None else agent
+            self.request_model = model = spec.request_model
+        else:
+            agent = parent.agent_name if parent is not None else None
+            self.agent_name = agent
+            model = spec.request_model
+            if model is None and spec.model_from_kwargs:
+                requested = kwargs.get("model")
+                if isinstance(requested, str) and requested:
+                    model = requested[:_MAX_NAME]
+            self.request_model = model
+            attrs = spec.start_attrs(agent, model)
+        conversation = ctx.get(CONVERSATION_KEY) or spec.conversation_id
+        if conversation:
+            attrs = {**attrs, sc.GEN_AI_CONVERSATION_ID: conversation}
+        span = STATE.tracer.start_span(
+            spec.span_name or (f"{spec.operation} {model}" if model else spec.operation), ctx, spec.span_kind, attrs
+        )
+        self.span = span
+        if STATE.capture_content and span.is_recording():
+            self._capture_input(args, kwargs)
+        self.ctx = _Context({**ctx, _SPAN_KEY: span, CALL_KEY: self})
+        if attach:
+            self.token = _attach(self.ctx)
+        self.t0 = _perf()
+
+    # --- context handling (streams attach around each step, never across a yield) ---------------
+    def enter(self) -> object:
+        return _attach(self.ctx)  # pyright: ignore[reportArgumentType]
+
+    def leave(self, token: object) -> None:
+        _detach(token)  # pyright: ignore[reportArgumentType]
+
+    # --- usage --------------------------------------------------------------------------------------
+    def add_usage(self, usage: Usage, *, explicit: bool) -> None:
+        if explicit and not self.explicit_usage:
+            self.explicit_usage = True
+            self.usage = None  # an explicit record replaces anything read from responses
+        if self.usage is None:
+            self.usage = usage
+        elif explicit:
+            self.usage.add(usage)
+        else:
+            self.usage.merge_stream(usage)
+
+    def on_chunk(self, item: Any) -> None:
+        """One item of a traced stream: count it; for LLM streams, read usage and time the first chunk."""
+        try:
+            self.chunks += 1
+            if self.spec.kind != KIND_LLM:
+                return
+            if self.chunks == 1:
+                ttfc = max(_perf() - self.t0, 0.0)
+                STATE.instruments.time_to_first_chunk.record(ttfc, self._labels(None)[0])
+                self.span.set_attribute(sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, ttfc)
+            if not self.explicit_usage:
+                usage = extract_usage(item)
+                if usage is not None:
+                    self.add_usage(usage, explicit=False)
+        except Exception:  # noqa: BLE001 - instrumentation must never break the stream
+            log_internal_error("on_chunk")
+
+    # --- ending -------------------------------------------------------------------------------------
+    def finish(self, result: Any = None, *, read_result: bool = True) -> None:
+        """Normal end; ``read_result`` reads usage from the returned value of an LLM call."""
+        self.detach_context()
+        if self.ended:
+            return
+        try:
+            if read_result and self.spec.kind == KIND_LLM and self.usage is None:
+                usage = extract_usage(result)
+                if usage is not None:
+                    self.usage = usage
+            if STATE.capture_content and self.span.is_recording():
+                self._capture_output(result)
+        except Exception:  # noqa: BLE001
+            log_internal_error("finish")
+        self._end(None)
+
+    def finish_early(self) -> None:
+        """A stream closed before exhaustion (``break``, ``close()``, garbage collection): not an error."""
+        if self.ended:
+            return
+        try:
+            self.span.set_attribute(sc.AGENTPERF_STREAM_CLOSED_EARLY, True)
+        except Exception:  # noqa: BLE001
+            log_internal_error("finish_early")
+        self._end(None)
+
+    def fail(self, exc: BaseException) -> None:
+        """The user's code raised ``exc``: record it (the caller re-raises the same object)."""
+        self.detach_context()
+        if self.ended:
+            return
+        error = type(exc).__qualname__
+        try:
+            span = self.span
+            if span.is_recording():
+                span.record_exception(exc)
+                span.set_status(Status(StatusCode.ERROR, _describe(exc)))
+                span.set_attribute(sc.ERROR_TYPE, error)
+        except Exception:  # noqa: BLE001
+            log_internal_error("fail")
+        self._end(error)
+
+    def detach_context(self) -> None:
+        """Detach the context attached at start (a returned stream outlives the call that made it)."""
+        if self.token is None:
+            return
+        token, self.token = self.token, None
+        try:
+            _detach(token)  # pyright: ignore[reportArgumentType]
+        except Exception:  # noqa: BLE001
+            log_internal_error("detach")
+
+    def _labels(self, error: str | None) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        usage = self.usage
+        response_model = usage.response_model if usage is not None else None
+        return self.spec.labels(self.agent_name, self.request_model, response_model, error)
+
+    def _end(self, error: str | None) -> None:
+        self.ended = True
+        ctx, self.ctx = self.ctx, None  # the context holds this call: break the cycle for refcounting
+        span = self.span
+        try:
+            duration = _perf() - self.t0  # perf_counter is monotonic
+            spec = self.spec
+            usage = self.usage
+            labels = spec.static_labels if error is None else None
+            if labels is None:
+                labels = self._labels(error)
+            # Recorded in the call's own context so an exemplar points at this very span.
+            STATE.instruments.durations[spec.kind].record(duration, labels[0], ctx)
+            if usage is not None:  # only LLM calls hold usage (record_usage elsewhere goes to totals)
+                record_tokens(usage, labels[1], labels[2])
+                if span.is_recording():
+                    span.set_attributes(usage_attributes(usage, with_meta=True))
+            if self.totals is not None or self.chunks or usage is not None:
+                self._end_rollup(span, usage)
+        except Exception:  # noqa: BLE001
+            log_internal_error("end")
+        finally:
+            span.end()
+
+    def _end_rollup(self, span: Span, usage: Usage | None) -> None:
+        totals = self.totals
+        recording = span.is_recording()
+        if totals is not None and self.spec.kind in (KIND_AGENT, KIND_WORKFLOW) and recording:
+            span.set_attributes(usage_attributes(totals, with_meta=False))
+        if self.chunks and recording:
+            span.set_attribute(sc.AGENTPERF_STREAM_CHUNKS, self.chunks)
+        parent = self.parent
+        if parent is not None and not parent.ended:
+            if usage is not None and usage.has_tokens():
+                parent._absorb(usage)
+            if totals is not None:
+                parent._absorb(totals)
+
+    def _absorb(self, usage: Usage) -> None:
+        with _rollup_lock:  # children may end concurrently in a thread pool
+            if self.totals is None:
+                self.totals = Usage()
+            self.totals.add(usage)
+
+    # --- opt-in content -------------------------------------------------------------------------------
+    def _capture_input(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        try:
+            limit = STATE.max_content_length
+            kind = self.spec.kind
+            if kind == KIND_LLM:
+                self.span.set_attribute(sc.GEN_AI_INPUT_MESSAGES, to_json(input_messages(args, kwargs), limit))
+            elif kind == KIND_TOOL and (args or kwargs):
+                value = bound_arguments(self.spec.signature, args, kwargs)
+                self.span.set_attribute(sc.GEN_AI_TOOL_CALL_ARGUMENTS, to_json(value, limit))
+        except Exception:  # noqa: BLE001
+            log_internal_error("capture_input")
+
+    def _capture_output(self, result: Any) -> None:
+        kind = self.spec.kind
+        limit = STATE.max_content_length
+        if kind == KIND_LLM:
+            reasons = self.usage.finish_reasons if self.usage is not None else ()
+            messages = output_messages(result, reasons)
+            if messages is not None:
+                self.span.set_attribute(sc.GEN_AI_OUTPUT_MESSAGES, to_json(messages, limit))
+        elif kind == KIND_TOOL and result is not None:
+            self.span.set_attribute(sc.GEN_AI_TOOL_CALL_RESULT, to_json(result, limit))
+
+
+def _describe(exc: BaseException) -> str:
+    try:
+        text = str(exc)
+    except Exception:  # noqa: BLE001 - a user's __str__ may itself raise
+        text = ""
+    return f"{type(exc).__qualname__}: {text}"[:512] if text else type(exc).__qualname__
+
+
+def usage_attributes(usage: Usage, *, with_meta: bool) -> dict[str, Any]:
+    attrs: dict[str, Any] = {}
+    if usage.input_tokens is not None:
+        attrs[sc.GEN_AI_USAGE_INPUT_TOKENS] = usage.input_tokens
+    if usage.output_tokens is not None:
+        attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = usage.output_tokens
+    if usage.cache_read_tokens is not None:
+        attrs[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_tokens
+    if usage.cache_write_tokens is not None:
+        attrs[sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = usage.cache_write_tokens
+    if usage.reasoning_tokens is not None:
+        attrs[sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_tokens
+    if with_meta:
+        if usage.response_model:
+            attrs[sc.GEN_AI_RESPONSE_MODEL] = usage.response_model
+        if usage.response_id:
+            attrs[sc.GEN_AI_RESPONSE_ID] = usage.response_id
+        if usage.finish_reasons:
+            attrs[sc.GEN_AI_RESPONSE_FINISH_REASONS] = list(usage.finish_reasons)
+    return attrs
+
+
+def record_tokens(usage: Usage, input_labels: dict[str, Any], output_labels: dict[str, Any]) -> None:
+    histogram = STATE.instruments.token_usage
+    if usage.input_tokens is not None:
+        histogram.record(usage.input_tokens, input_labels)
+    if usage.output_tokens is not None:
+        histogram.record(usage.output_tokens, output_labels)
+
+
+def current_call() -> Call | None:
+    """The innermost traced call of ours in the current context."""
+    return _get_current().get(CALL_KEY)  # type: ignore[return-value]
+
+
+def current_span() -> Span:
+    return trace.get_current_span()

@@ -1,0 +1,364 @@
+"""``configure()`` and ``shutdown()``: build (or adopt) one TracerProvider and one MeterProvider.
+
+Precedence is argument > standard ``OTEL_*`` environment variable > default. Nothing here touches the
+network: exporters connect lazily from their own threads.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from opentelemetry import metrics, trace
+from opentelemetry.metrics import MeterProvider
+from opentelemetry.sdk.metrics import MeterProvider as SdkMeterProvider
+from opentelemetry.sdk.metrics.export import MetricExporter, MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor
+from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.trace import TracerProvider
+
+from . import semconv as sc
+from ._errors import AgentPerfConfigError, logger
+from ._runtime import STATE
+from ._version import VERSION
+
+_TRACE_EXPORTERS = frozenset({"otlp", "console", "none"})
+_METRIC_EXPORTERS = frozenset({"otlp", "prometheus", "console", "none"})
+_PROTOCOLS = frozenset({"grpc", "http/protobuf"})
+_CAPTURE_ON = frozenset({"true", "1", "span_only", "span_and_event"})
+_CAPTURE_OFF = frozenset({"false", "0", "no_content", "event_only", ""})
+
+_lock = threading.Lock()
+_current: Setup | None = None
+
+
+class Setup:
+    """What ``configure()`` built. ``prometheus_url`` is set when a scrape endpoint is serving."""
+
+    def __init__(
+        self,
+        tracer_provider: TracerProvider,
+        meter_provider: MeterProvider,
+        owned: bool,
+        prometheus_server: Any | None,
+        prometheus_url: str | None,
+    ) -> None:
+        self.tracer_provider = tracer_provider
+        self.meter_provider = meter_provider
+        self.prometheus_url = prometheus_url
+        self._owned = owned
+        self._prometheus_server = prometheus_server
+        self.is_shut_down = False
+
+    def force_flush(self, timeout_millis: int = 10_000) -> bool:
+        ok = True
+        for provider in (self.tracer_provider, self.meter_provider):
+            flush = getattr(provider, "force_flush", None)
+            if flush is not None:
+                ok = bool(flush(timeout_millis)) and ok
+        return ok
+
+    def shutdown(self) -> None:
+        if self.is_shut_down:
+            return
+        self.is_shut_down = True
+        try:
+            self.force_flush()
+        except Exception:  # noqa: BLE001 - flushing is best effort at shutdown
+            logger.warning("otel_agentperf: flush at shutdown failed", exc_info=True)
+        if self._prometheus_server is not None:
+            self._prometheus_server.shutdown()
+            self._prometheus_server.server_close()
+        if self._owned:
+            for provider in (self.tracer_provider, self.meter_provider):
+                stop = getattr(provider, "shutdown", None)
+                if stop is not None:
+                    stop()
+        # Traced calls after shutdown stay silent instead of feeding shut-down providers.
+        STATE.use(trace.NoOpTracer(), metrics.NoOpMeter(sc.SCOPE_NAME))
+
+
+def configure(
+    *,
+    service_name: str | None = None,
+    resource_attributes: dict[str, str] | None = None,
+    tracer_provider: TracerProvider | None = None,
+    meter_provider: MeterProvider | None = None,
+    traces_exporter: str | Sequence[str] | SpanExporter | None = None,
+    metrics_exporter: str | Sequence[str] | MetricExporter | None = None,
+    otlp_endpoint: str | None = None,
+    otlp_protocol: str | None = None,
+    prometheus_host: str | None = None,
+    prometheus_port: int | None = None,
+    sample_ratio: float | None = None,
+    span_processors: Sequence[SpanProcessor] = (),
+    metric_readers: Sequence[MetricReader] = (),
+    metric_export_interval_ms: int | None = None,
+    capture_content: bool | None = None,
+    max_content_length: int = 8192,
+    propagate_context_to_threads: bool = True,
+    set_global: bool = True,
+) -> Setup:
+    """Set up tracing and metrics for traced agents, tools and LLM calls. Keyword-only.
+
+    By default spans and metrics go over OTLP (``OTEL_EXPORTER_OTLP_ENDPOINT``, gRPC unless
+    ``OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf``). ``metrics_exporter="prometheus"`` or a
+    ``prometheus_port`` serves a scrape endpoint instead (127.0.0.1:9464 by default). Pass your own
+    ``tracer_provider``/``meter_provider`` to use them; with SDK providers already set globally and none
+    passed, those are used as they are. A second call warns and returns the first setup.
+
+    Example::
+
+        ap.configure(service_name="support-bot")
+        ap.configure(service_name="bot", metrics_exporter="prometheus", traces_exporter="none")
+    """
+    global _current
+    with _lock:
+        if _current is not None and not _current.is_shut_down:
+            warnings.warn(
+                "otel_agentperf.configure() was already called; keeping the first configuration",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return _current
+        if sample_ratio is not None and not 0.0 <= sample_ratio <= 1.0:
+            raise AgentPerfConfigError(f"sample_ratio must be within [0, 1], got {sample_ratio!r}")
+        if max_content_length < 16:
+            raise AgentPerfConfigError(f"max_content_length must be at least 16, got {max_content_length!r}")
+        resource = Resource.create({**(resource_attributes or {}), **({"service.name": service_name} if service_name else {})})
+        protocol = _protocol(otlp_protocol)
+        owned = False
+
+        if tracer_provider is None:
+            existing = trace.get_tracer_provider()
+            if not isinstance(existing, trace.ProxyTracerProvider) and traces_exporter is None:
+                tracer_provider = existing  # adopt the application's own global provider
+            else:
+                sampler = ParentBased(TraceIdRatioBased(sample_ratio)) if sample_ratio is not None else None
+                sdk_tp = SdkTracerProvider(resource=resource, sampler=sampler)
+                for exporter in _span_exporters(traces_exporter, otlp_endpoint, protocol):
+                    processor = SimpleSpanProcessor if _is_console(exporter) else BatchSpanProcessor
+                    sdk_tp.add_span_processor(processor(exporter))
+                tracer_provider = sdk_tp
+                owned = True
+        for processor in span_processors:
+            add = getattr(tracer_provider, "add_span_processor", None)
+            if add is None:
+                raise AgentPerfConfigError("span_processors need an SDK TracerProvider")
+            add(processor)
+
+        prometheus_server = None
+        prometheus_url = None
+        if meter_provider is None:
+            existing_mp = metrics.get_meter_provider()
+            if type(existing_mp).__name__ != "_ProxyMeterProvider" and metrics_exporter is None and not metric_readers:
+                meter_provider = existing_mp
+            else:
+                readers: list[MetricReader] = list(metric_readers)
+                names = _names(metrics_exporter, "OTEL_METRICS_EXPORTER", _METRIC_EXPORTERS)
+                if prometheus_port is not None and "prometheus" not in names:
+                    names.append("prometheus")
+                interval = metric_export_interval_ms or _env_int("OTEL_METRIC_EXPORT_INTERVAL", 60_000)
+                for name in names:
+                    if name == "prometheus":
+                        reader, prometheus_server, prometheus_url = _prometheus(prometheus_host, prometheus_port)
+                        if reader is not None:
+                            readers.append(reader)
+                    elif name != "none":
+                        exporter = _metric_exporter(name, otlp_endpoint, protocol)
+                        readers.append(PeriodicExportingMetricReader(exporter, export_interval_millis=interval))
+                if isinstance(metrics_exporter, MetricExporter):
+                    readers.append(PeriodicExportingMetricReader(metrics_exporter, export_interval_millis=interval))
+                meter_provider = SdkMeterProvider(resource=resource, metric_readers=readers)
+                owned = True
+
+        if set_global:
+            _set_globals(tracer_provider, meter_provider)
+        STATE.use(
+            tracer_provider.get_tracer(sc.SCOPE_NAME, VERSION),
+            meter_provider.get_meter(sc.SCOPE_NAME, VERSION),
+        )
+        STATE.capture_content = _capture(capture_content)
+        STATE.max_content_length = max_content_length
+        STATE.configured = True
+        if propagate_context_to_threads:
+            _patch_thread_pools()
+        _current = Setup(tracer_provider, meter_provider, owned, prometheus_server, prometheus_url)
+        return _current
+
+
+def shutdown() -> None:
+    """Flush and stop what ``configure()`` started (safe to call more than once)."""
+    global _current
+    with _lock:
+        setup, _current = _current, None
+    if setup is not None:
+        setup.shutdown()
+
+
+def current_setup() -> Setup | None:
+    return _current
+
+
+def _set_globals(tp: TracerProvider, mp: MeterProvider) -> None:
+    if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        trace.set_tracer_provider(tp)
+    if type(metrics.get_meter_provider()).__name__ == "_ProxyMeterProvider":
+        metrics.set_meter_provider(mp)
+
+
+def _names(value: Any, env: str, allowed: frozenset[str]) -> list[str]:
+    """Exporter names from an argument (a bad one raises) or the env var (a bad one warns)."""
+    if value is None or isinstance(value, (SpanExporter, MetricExporter)):
+        raw = [] if value is not None else os.environ.get(env, "otlp").split(",")
+        names: list[str] = []
+        for name in (n.strip().lower() for n in raw):
+            if name in allowed:
+                names.append(name)
+            elif name:
+                logger.warning("otel_agentperf: ignoring unknown %s value %r (allowed: %s)", env, name, sorted(allowed))
+        return names
+    items = [value] if isinstance(value, str) else list(value)
+    names = []
+    for item in items:
+        for name in (n.strip().lower() for n in str(item).split(",")):
+            if name not in allowed:
+                raise AgentPerfConfigError(f"unknown exporter {name!r}; allowed: {sorted(allowed)}")
+            names.append(name)
+    return names
+
+
+def _protocol(value: str | None) -> str:
+    if value is not None:
+        if value not in _PROTOCOLS:
+            raise AgentPerfConfigError(f"otlp_protocol must be one of {sorted(_PROTOCOLS)}, got {value!r}")
+        return value
+    env = os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc").strip().lower()
+    if env not in _PROTOCOLS:
+        logger.warning("otel_agentperf: ignoring OTEL_EXPORTER_OTLP_PROTOCOL=%r, using grpc", env)
+        return "grpc"
+    return env
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    if not raw:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = -1
+    if value <= 0:
+        logger.warning("otel_agentperf: ignoring %s=%r, using %d", name, raw, default)
+        return default
+    return value
+
+
+def _capture(value: bool | None) -> bool:
+    if value is not None:
+        return bool(value)
+    raw = os.environ.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "").strip().lower()
+    if raw in _CAPTURE_ON:
+        return True
+    if raw not in _CAPTURE_OFF:
+        logger.warning("otel_agentperf: unknown OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=%r; content off", raw)
+    return False
+
+
+def _is_console(exporter: SpanExporter) -> bool:
+    return type(exporter).__name__ == "ConsoleSpanExporter"
+
+
+def _http_url(endpoint: str | None, path: str) -> str | None:
+    if endpoint is None:
+        return None
+    base = endpoint if "://" in endpoint else f"http://{endpoint}"
+    return base.rstrip("/") + path
+
+
+def _span_exporters(value: Any, endpoint: str | None, protocol: str) -> list[SpanExporter]:
+    if isinstance(value, SpanExporter):
+        return [value]
+    exporters: list[SpanExporter] = []
+    for name in _names(value, "OTEL_TRACES_EXPORTER", _TRACE_EXPORTERS):
+        if name == "console":
+            from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
+            exporters.append(ConsoleSpanExporter())
+        elif name == "otlp" and protocol == "grpc":
+            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
+
+            exporters.append(GrpcSpanExporter(endpoint=endpoint, insecure=_insecure(endpoint)))
+        elif name == "otlp":
+            from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
+
+            exporters.append(HttpSpanExporter(endpoint=_http_url(endpoint, "/v1/traces")))
+    return exporters
+
+
+def _metric_exporter(name: str, endpoint: str | None, protocol: str) -> MetricExporter:
+    if name == "console":
+        from opentelemetry.sdk.metrics.export import ConsoleMetricExporter
+
+        return ConsoleMetricExporter()
+    if protocol == "grpc":
+        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcMetricExporter
+
+        return GrpcMetricExporter(endpoint=endpoint, insecure=_insecure(endpoint))
+    from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpMetricExporter
+
+    return HttpMetricExporter(endpoint=_http_url(endpoint, "/v1/metrics"))
+
+
+def _insecure(endpoint: str | None) -> bool | None:
+    if endpoint is None:
+        return None  # let OTEL_EXPORTER_OTLP_INSECURE / the scheme of the env endpoint decide
+    return not endpoint.startswith("https://")
+
+
+def _prometheus(host: str | None, port: int | None) -> tuple[MetricReader | None, Any | None, str | None]:
+    """A Prometheus reader on its own registry, served on host:port (port 0 picks a free one)."""
+    from opentelemetry.exporter.prometheus import PrometheusMetricReader
+    from prometheus_client import CollectorRegistry, start_http_server
+
+    host = host or os.environ.get("OTEL_EXPORTER_PROMETHEUS_HOST") or "127.0.0.1"
+    if port is None:
+        port = _env_int("OTEL_EXPORTER_PROMETHEUS_PORT", 9464)
+    registry = CollectorRegistry(auto_describe=True)
+    reader = PrometheusMetricReader(registry=registry)
+    try:
+        server, _thread = start_http_server(port, addr=host, registry=registry)
+    except OSError as exc:
+        logger.warning("otel_agentperf: cannot serve Prometheus metrics on %s:%s (%s); endpoint disabled", host, port, exc)
+        return reader, None, None
+    real_port = server.server_address[1]
+    shown = f"[{host}]" if ":" in host else host
+    return reader, server, f"http://{shown}:{real_port}/metrics"
+
+
+_patched = False
+
+
+def _patch_thread_pools() -> None:
+    """Run work submitted to thread pools in a copy of the submitter's context (spans keep their parent)."""
+    global _patched
+    if _patched:
+        return
+    import contextvars
+
+    original = ThreadPoolExecutor.submit
+
+    def submit(self: ThreadPoolExecutor, fn: Any, /, *args: Any, **kwargs: Any) -> Any:
+        return original(self, contextvars.copy_context().run, fn, *args, **kwargs)
+
+    submit.__wrapped__ = original  # type: ignore[attr-defined]
+    submit.__doc__ = original.__doc__
+    ThreadPoolExecutor.submit = submit  # type: ignore[method-assign]
+    _patched = True

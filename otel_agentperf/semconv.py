@@ -1,0 +1,122 @@
+"""Every attribute key, metric name, unit and bucket boundary otel_agentperf emits.
+
+The GenAI names follow the OpenTelemetry GenAI semantic conventions (latest experimental; the
+``semantic-conventions-genai`` repository). Names that the conventions do not define yet live under
+``agentperf.*``. Nothing else in the package spells a telemetry name: dashboards, alert rules and
+tests import or pin these.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+SCOPE_NAME: Final = "otel_agentperf"
+"""Instrumentation scope of every span and metric we emit."""
+
+# --- operations (gen_ai.operation.name values) ---------------------------------------------------
+OP_CHAT: Final = "chat"
+OP_TEXT_COMPLETION: Final = "text_completion"
+OP_EMBEDDINGS: Final = "embeddings"
+OP_GENERATE_CONTENT: Final = "generate_content"
+OP_INVOKE_AGENT: Final = "invoke_agent"
+OP_EXECUTE_TOOL: Final = "execute_tool"
+OP_INVOKE_WORKFLOW: Final = "invoke_workflow"
+INFERENCE_OPERATIONS: Final = frozenset({OP_CHAT, OP_TEXT_COMPLETION, OP_EMBEDDINGS, OP_GENERATE_CONTENT})
+"""Operations traced by ``trace_llm``: CLIENT spans named ``{operation} {model}``."""
+
+# --- span attributes -----------------------------------------------------------------------------
+GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"
+GEN_AI_PROVIDER_NAME: Final = "gen_ai.provider.name"
+GEN_AI_REQUEST_MODEL: Final = "gen_ai.request.model"
+GEN_AI_RESPONSE_MODEL: Final = "gen_ai.response.model"
+GEN_AI_RESPONSE_ID: Final = "gen_ai.response.id"
+GEN_AI_RESPONSE_FINISH_REASONS: Final = "gen_ai.response.finish_reasons"
+GEN_AI_REQUEST_STREAM: Final = "gen_ai.request.stream"
+GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK: Final = "gen_ai.response.time_to_first_chunk"
+GEN_AI_AGENT_NAME: Final = "gen_ai.agent.name"
+GEN_AI_AGENT_ID: Final = "gen_ai.agent.id"
+GEN_AI_AGENT_DESCRIPTION: Final = "gen_ai.agent.description"
+GEN_AI_WORKFLOW_NAME: Final = "gen_ai.workflow.name"
+GEN_AI_TOOL_NAME: Final = "gen_ai.tool.name"
+GEN_AI_TOOL_TYPE: Final = "gen_ai.tool.type"
+GEN_AI_TOOL_DESCRIPTION: Final = "gen_ai.tool.description"
+GEN_AI_TOOL_CALL_ID: Final = "gen_ai.tool.call.id"
+GEN_AI_TOOL_CALL_ARGUMENTS: Final = "gen_ai.tool.call.arguments"
+"""Opt-in content: the tool's arguments as JSON."""
+GEN_AI_TOOL_CALL_RESULT: Final = "gen_ai.tool.call.result"
+"""Opt-in content: the tool's result as JSON."""
+GEN_AI_CONVERSATION_ID: Final = "gen_ai.conversation.id"
+GEN_AI_INPUT_MESSAGES: Final = "gen_ai.input.messages"
+"""Opt-in content: the request messages as JSON."""
+GEN_AI_OUTPUT_MESSAGES: Final = "gen_ai.output.messages"
+"""Opt-in content: the response messages as JSON."""
+GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
+"""Input tokens, cached ones included (semconv)."""
+GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
+"""Output tokens, reasoning ones included (semconv)."""
+GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS: Final = "gen_ai.usage.cache_read.input_tokens"
+GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "gen_ai.usage.cache_write.input_tokens"
+GEN_AI_USAGE_REASONING_OUTPUT_TOKENS: Final = "gen_ai.usage.reasoning.output_tokens"
+GEN_AI_TOKEN_TYPE: Final = "gen_ai.token.type"
+"""Metric-only: ``input`` or ``output``."""
+ERROR_TYPE: Final = "error.type"
+"""Exception class name on failure (``_OTHER`` when unknown)."""
+
+AGENTPERF_STREAM_CLOSED_EARLY: Final = "agentperf.stream.closed_early"
+"""True when a traced generator or stream was closed before it was exhausted."""
+AGENTPERF_STREAM_CHUNKS: Final = "agentperf.stream.chunks"
+"""Number of items a traced generator or stream yielded."""
+
+TOKEN_TYPE_INPUT: Final = "input"
+TOKEN_TYPE_OUTPUT: Final = "output"
+
+# --- metrics ---------------------------------------------------------------------------------------
+CLIENT_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
+CLIENT_TOKEN_USAGE: Final = "gen_ai.client.token.usage"
+CLIENT_TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.operation.time_to_first_chunk"
+INVOKE_AGENT_DURATION: Final = "gen_ai.invoke_agent.duration"
+EXECUTE_TOOL_DURATION: Final = "gen_ai.execute_tool.duration"
+WORKFLOW_DURATION: Final = "gen_ai.workflow.duration"
+
+UNIT_SECONDS: Final = "s"
+UNIT_TOKENS: Final = "{token}"
+
+DURATION_BUCKETS: Final = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
+"""Advisory buckets of ``gen_ai.client.operation.duration`` and ``gen_ai.execute_tool.duration``."""
+TOKEN_BUCKETS: Final = (
+    1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864,
+)  # fmt: skip
+"""Advisory buckets of ``gen_ai.client.token.usage``."""
+AGENT_DURATION_BUCKETS: Final = (0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 51.2, 102.4, 204.8, 409.6)
+"""Advisory buckets of ``gen_ai.invoke_agent.duration``."""
+WORKFLOW_DURATION_BUCKETS: Final = (1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200)
+"""Advisory buckets of ``gen_ai.workflow.duration``."""
+
+METRIC_LABELS: Final = frozenset(
+    {
+        GEN_AI_OPERATION_NAME,
+        GEN_AI_PROVIDER_NAME,
+        GEN_AI_REQUEST_MODEL,
+        GEN_AI_RESPONSE_MODEL,
+        GEN_AI_TOKEN_TYPE,
+        GEN_AI_AGENT_NAME,
+        GEN_AI_TOOL_NAME,
+        GEN_AI_TOOL_TYPE,
+        GEN_AI_WORKFLOW_NAME,
+        ERROR_TYPE,
+    }
+)
+"""The only attribute keys that ever appear on our metrics (all low-cardinality)."""
+
+PROMETHEUS_NAMES: Final = {
+    CLIENT_OPERATION_DURATION: "gen_ai_client_operation_duration_seconds",
+    CLIENT_TOKEN_USAGE: "gen_ai_client_token_usage",
+    CLIENT_TIME_TO_FIRST_CHUNK: "gen_ai_client_operation_time_to_first_chunk_seconds",
+    INVOKE_AGENT_DURATION: "gen_ai_invoke_agent_duration_seconds",
+    EXECUTE_TOOL_DURATION: "gen_ai_execute_tool_duration_seconds",
+    WORKFLOW_DURATION: "gen_ai_workflow_duration_seconds",
+}
+"""How each metric is named once exported to Prometheus (histograms add ``_bucket``/``_sum``/``_count``)."""
+
+OVERFLOW_LABEL: Final = "_OTHER"
+"""Label value used once a per-metric label table is full (cardinality guard)."""

@@ -1,0 +1,114 @@
+"""Test helpers: capture what traced code emits, in memory, without touching global providers.
+
+Example::
+
+    from otel_agentperf.testing import capture
+
+    def test_my_agent():
+        with capture() as cap:
+            run_my_agent()
+        assert cap.span_names() == ["chat gpt-4o-mini", "invoke_agent planner"]
+        assert cap.histogram_count("gen_ai.invoke_agent.duration", {"gen_ai.agent.name": "planner"}) == 1
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import Any
+
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader, Metric
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import Sampler
+
+from . import semconv as sc
+from ._runtime import STATE
+from ._version import VERSION
+
+
+class Capture:
+    """In-memory spans and metrics of everything traced while it is active."""
+
+    def __init__(self, *, sampler: Sampler | None = None, span_processors: Sequence[SpanProcessor] = ()) -> None:
+        self.exporter = InMemorySpanExporter()
+        self.reader = InMemoryMetricReader()
+        self.tracer_provider = TracerProvider(sampler=sampler) if sampler is not None else TracerProvider()
+        self.tracer_provider.add_span_processor(SimpleSpanProcessor(self.exporter))
+        for processor in span_processors:
+            self.tracer_provider.add_span_processor(processor)
+        self.meter_provider = MeterProvider(metric_readers=[self.reader])
+        self._saved: tuple[Any, Any, bool, int] | None = None
+
+    def __enter__(self) -> Capture:
+        self._saved = (STATE.tracer, STATE.instruments, STATE.capture_content, STATE.max_content_length)
+        STATE.use(
+            self.tracer_provider.get_tracer(sc.SCOPE_NAME, VERSION),
+            self.meter_provider.get_meter(sc.SCOPE_NAME, VERSION),
+        )
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._saved is not None:
+            STATE.tracer, STATE.instruments, STATE.capture_content, STATE.max_content_length = self._saved
+        self.tracer_provider.shutdown()
+
+    # --- spans ---------------------------------------------------------------------------------------
+    def spans(self) -> list[ReadableSpan]:
+        """Finished spans, in the order they ended."""
+        return list(self.exporter.get_finished_spans())
+
+    def span_names(self) -> list[str]:
+        return [s.name for s in self.spans()]
+
+    def span(self, name: str) -> ReadableSpan:
+        """The one finished span called ``name`` (fails if there are none or several)."""
+        found = [s for s in self.spans() if s.name == name]
+        if len(found) != 1:
+            raise AssertionError(f"expected one span {name!r}, found {len(found)} among {self.span_names()}")
+        return found[0]
+
+    # --- metrics -------------------------------------------------------------------------------------
+    def metrics(self) -> dict[str, Metric]:
+        """The metrics collected so far, by name (cumulative)."""
+        data = self.reader.get_metrics_data()
+        out: dict[str, Metric] = {}
+        if data is None:
+            return out
+        for resource_metrics in data.resource_metrics:
+            for scope_metrics in resource_metrics.scope_metrics:
+                for metric in scope_metrics.metrics:
+                    out[metric.name] = metric
+        return out
+
+    def points(self, name: str, where: Mapping[str, Any] | None = None) -> list[HistogramDataPoint]:
+        """Histogram points of metric ``name`` whose attributes include ``where``."""
+        metric = self.metrics().get(name)
+        if metric is None:
+            return []
+        return [p for p in _points(metric) if _matches(p.attributes or {}, where or {})]
+
+    def histogram_count(self, name: str, where: Mapping[str, Any] | None = None) -> int:
+        return sum(p.count for p in self.points(name, where))
+
+    def histogram_sum(self, name: str, where: Mapping[str, Any] | None = None) -> float:
+        return float(sum(p.sum for p in self.points(name, where)))
+
+
+def _points(metric: Metric) -> Iterator[HistogramDataPoint]:
+    for point in metric.data.data_points:
+        if isinstance(point, HistogramDataPoint):
+            yield point
+
+
+def _matches(attributes: Mapping[str, Any], where: Mapping[str, Any]) -> bool:
+    return all(attributes.get(k) == v for k, v in where.items())
+
+
+def capture(*, sampler: Sampler | None = None, span_processors: Sequence[SpanProcessor] = ()) -> Capture:
+    """A context manager that routes all traced calls to in-memory exporters while active."""
+    return Capture(sampler=sampler, span_processors=span_processors)

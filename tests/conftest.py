@@ -1,0 +1,23 @@
+"""Shared fixtures: every test captures in memory, with internal errors turned into failures."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+os.environ["AGENTPERF_RAISE_INTERNAL_ERRORS"] = "1"
+
+from otel_agentperf.testing import Capture, capture  # noqa: E402
+
+
+@pytest.fixture
+def cap() -> Iterator[Capture]:
+    with capture() as c:
+        yield c
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Under CI an integration test never skips: a missing binary must fail the run.
+    config.addinivalue_line("markers", "integration: needs real prometheus binaries")
