@@ -285,9 +285,12 @@ class Call:
         try:
             span = self.span
             if span.is_recording():
-                span.record_exception(exc)
-                span.set_status(Status(StatusCode.ERROR, _describe(exc)))
                 span.set_attribute(sc.ERROR_TYPE, error)
+                span.set_status(Status(StatusCode.ERROR, _describe(exc)))
+                try:
+                    span.record_exception(exc)
+                except Exception:  # noqa: BLE001 - the user's exception may not even print itself
+                    span.add_event("exception", {"exception.type": error, "exception.message": "<unprintable>"})
         except Exception:  # noqa: BLE001
             log_internal_error("fail")
         self._end(error)
@@ -328,8 +331,10 @@ class Call:
                 self._end_rollup(span, usage)
         except Exception:  # noqa: BLE001
             log_internal_error("end")
-        finally:
-            span.end()
+        try:
+            span.end()  # runs every span processor's on_end, which the SDK does not guard
+        except Exception:  # noqa: BLE001
+            log_internal_error("span.end")
 
     def _end_rollup(self, span: Span, usage: Usage | None) -> None:
         totals = self.totals

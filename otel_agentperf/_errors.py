@@ -51,3 +51,9 @@ def warn_once(key: str, message: str, *args: object) -> None:
         if first and len(_seen_sites) < _MAX_SITES:
             _seen_sites.add(key)
     logger.log(logging.WARNING if first else logging.DEBUG, message, *args)
+
+
+def reset_once_logs() -> None:
+    """Forget which sites and keys were already logged (tests use this to see every first warning)."""
+    with _seen_lock:
+        _seen_sites.clear()

@@ -21,3 +21,10 @@ def cap() -> Iterator[Capture]:
 def pytest_configure(config: pytest.Config) -> None:
     # Under CI an integration test never skips: a missing binary must fail the run.
     config.addinivalue_line("markers", "integration: needs real prometheus binaries")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_once_logs() -> None:
+    from otel_agentperf._errors import reset_once_logs
+
+    reset_once_logs()

@@ -1,0 +1,385 @@
+"""``agentperf demo``: a simulated multi-agent system, instrumented only through the public API.
+
+A research workflow per request: a planner (OpenAI) splits the question, researchers (Anthropic and
+Gemini, in parallel) search, fetch and summarise with retries on rate limits, and a writer streams the
+report (Anthropic events). Responses are fake but shaped exactly like the providers' SDK objects, so
+token usage is read the way it is from real clients. Fully offline.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import random
+import sys
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from . import _api as api
+from . import _record as rec
+from . import _setup as setup_mod
+from . import semconv as sc
+from ._summary import Group, add_tokens, group_latency
+
+
+class RateLimitError(Exception):
+    """The fake provider's 429."""
+
+
+class ToolTimeoutError(Exception):
+    """A tool that took too long."""
+
+
+@dataclass(frozen=True)
+class Model:
+    provider: str
+    name: str
+    ttft: float  # median seconds to the first token
+    tokens_per_s: float
+    error_rate: float
+
+
+PLANNER = Model("openai", "gpt-4o", 0.45, 90.0, 0.01)
+HAIKU = Model("anthropic", "claude-3-5-haiku-20241022", 0.35, 160.0, 0.03)
+FLASH = Model("gcp.gemini", "gemini-2.0-flash", 0.25, 220.0, 0.14)
+WRITER = Model("anthropic", "claude-sonnet-4-5", 0.8, 110.0, 0.02)
+EMBED = Model("openai", "text-embedding-3-small", 0.08, 1e9, 0.0)
+
+QUERIES = (
+    "vector database pricing",
+    "agent evaluation benchmarks",
+    "prompt caching savings",
+    "LLM latency percentiles",
+    "OpenTelemetry GenAI conventions",
+    "retry policies for rate limits",
+)
+
+
+@dataclass
+class Progressed:
+    started: int = 0
+    done: int = 0
+    failed: int = 0
+    llm_calls: int = 0
+    tokens: int = 0
+
+
+@dataclass
+class Sim:
+    rng: random.Random
+    scale: float
+    stats: Progressed = field(default_factory=Progressed)
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(seconds, 0.0) * self.scale)
+
+    def lognormal(self, median: float, sigma: float = 0.45) -> float:
+        return median * math.exp(self.rng.gauss(0.0, sigma))
+
+    def tokens(self, low: int, high: int) -> int:
+        return int(self.rng.triangular(low, high, low + (high - low) * 0.35))
+
+    async def latency(self, model: Model, output_tokens: int) -> None:
+        await self.sleep(self.lognormal(model.ttft) + output_tokens / model.tokens_per_s)
+
+    def maybe_fail(self, model: Model) -> None:
+        if self.rng.random() < model.error_rate:
+            raise RateLimitError(f"{model.provider}: 429 Too Many Requests")
+
+
+def openai_response(model: Model, inp: int, out: int, cached: int) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-demo",
+        "object": "chat.completion",
+        "model": f"{model.name}-2024-08-06",
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "..."}}],
+        "usage": {
+            "prompt_tokens": inp,
+            "completion_tokens": out,
+            "prompt_tokens_details": {"cached_tokens": cached},
+        },
+    }
+
+
+def anthropic_message(model: Model, inp: int, out: int, cache_read: int) -> dict[str, Any]:
+    return {
+        "id": "msg_demo",
+        "type": "message",
+        "model": model.name,
+        "stop_reason": "end_turn",
+        "content": [{"type": "text", "text": "..."}],
+        "usage": {"input_tokens": inp - cache_read, "output_tokens": out, "cache_read_input_tokens": cache_read},
+    }
+
+
+def gemini_response(model: Model, inp: int, out: int) -> dict[str, Any]:
+    return {
+        "model_version": model.name,
+        "candidates": [{"finish_reason": "STOP"}],
+        "usage_metadata": {"prompt_token_count": inp, "candidates_token_count": out},
+    }
+
+
+def build(sim: Sim) -> Any:
+    """The instrumented application: plain async functions under the public decorators."""
+
+    @api.trace_llm(provider=PLANNER.provider, model=PLANNER.name)
+    async def plan_call(question: str) -> dict[str, Any]:
+        inp, out = sim.tokens(300, 900), sim.tokens(80, 260)
+        await sim.latency(PLANNER, out)
+        sim.maybe_fail(PLANNER)
+        sim.stats.llm_calls += 1
+        sim.stats.tokens += inp + out
+        return openai_response(PLANNER, inp, out, cached=int(inp * sim.rng.choice((0.0, 0.0, 0.5))))
+
+    @api.trace_llm(provider=EMBED.provider, model=EMBED.name, operation=sc.OP_EMBEDDINGS)
+    async def embed(text: str) -> dict[str, Any]:
+        await sim.sleep(sim.lognormal(EMBED.ttft))
+        sim.stats.llm_calls += 1
+        return {"object": "list", "model": EMBED.name, "usage": {"prompt_tokens": 8 + len(text) // 4, "total_tokens": 0}}
+
+    @api.trace_tool("web_search", description="Searches the web")
+    async def web_search(query: str) -> list[str]:
+        await sim.sleep(sim.lognormal(0.4))
+        if sim.rng.random() < 0.02:
+            raise ToolTimeoutError("search backend timed out")
+        return [f"https://example.org/{abs(hash(query)) % 97}/{i}" for i in range(3)]
+
+    @api.trace_tool("fetch_page")
+    async def fetch_page(url: str) -> str:
+        await sim.sleep(sim.lognormal(0.25, 0.8))
+        return "lorem " * 200
+
+    @api.trace_tool("vector_lookup", type="datastore")
+    async def vector_lookup(query: str) -> list[str]:
+        await embed(query)
+        await sim.sleep(sim.lognormal(0.05))
+        return ["doc-1", "doc-2"]
+
+    def summariser(model: Model) -> Any:
+        @api.trace_llm(provider=model.provider, model=model.name)
+        async def summarise(pages: int) -> dict[str, Any]:
+            inp, out = sim.tokens(1500, 6000) + 400 * pages, sim.tokens(150, 600)
+            await sim.latency(model, out)
+            sim.maybe_fail(model)
+            sim.stats.llm_calls += 1
+            sim.stats.tokens += inp + out
+            if model.provider == "anthropic":
+                return anthropic_message(model, inp, out, cache_read=int(inp * sim.rng.choice((0.0, 0.6))))
+            return gemini_response(model, inp, out)
+
+        return summarise
+
+    summarisers = {HAIKU.name: summariser(HAIKU), FLASH.name: summariser(FLASH)}
+
+    @api.trace_agent("planner", description="Splits a question into research topics")
+    async def planner(question: str) -> list[str]:
+        await plan_call(question)
+        return sim.rng.sample(QUERIES, k=sim.rng.choice((2, 3)))
+
+    @api.trace_agent("researcher", description="Searches, reads and summarises one topic")
+    async def researcher(topic: str, model: Model) -> str:
+        urls = await web_search(topic)
+        if sim.rng.random() < 0.5:
+            await web_search(topic)  # a repeated identical call: caching would save it
+        await vector_lookup(topic)
+        pages = await asyncio.gather(*(fetch_page(u) for u in urls[: sim.rng.choice((1, 2, 3))]))
+        for attempt in range(3):
+            try:
+                await summarisers[model.name](len(pages))
+                return topic
+            except RateLimitError:
+                if attempt == 2:
+                    raise
+                await sim.sleep(0.2 * 2**attempt)
+        return topic
+
+    @api.trace_llm(provider=WRITER.provider, model=WRITER.name)
+    async def write_stream(notes: int) -> AsyncIterator[dict[str, Any]]:
+        inp, out = sim.tokens(3000, 12000) + 500 * notes, sim.tokens(400, 900)
+        await sim.sleep(sim.lognormal(WRITER.ttft))
+        sim.maybe_fail(WRITER)
+        yield {"type": "message_start", "message": anthropic_message(WRITER, inp, 1, cache_read=0)}
+        chunks = 6
+        for i in range(1, chunks + 1):
+            await sim.sleep(out / chunks / WRITER.tokens_per_s)
+            yield {"type": "content_block_delta", "delta": {"type": "text_delta", "text": "..."}}
+            if i == chunks:
+                yield {"type": "message_delta", "delta": {"stop_reason": "end_turn"}, "usage": {"output_tokens": out}}
+        sim.stats.llm_calls += 1
+        sim.stats.tokens += inp + out
+
+    @api.trace_agent("writer", description="Writes the report")
+    async def writer(notes: list[str]) -> int:
+        n = 0
+        async for _event in write_stream(len(notes)):
+            n += 1
+        return n
+
+    @api.trace_workflow("research_report")
+    async def research(question: str) -> int:
+        topics = await planner(question)
+        models = [HAIKU if i % 2 == 0 else FLASH for i in range(len(topics))]
+        results = await asyncio.gather(*(researcher(t, m) for t, m in zip(topics, models)), return_exceptions=True)
+        notes = [r for r in results if isinstance(r, str)]
+        if not notes:
+            raise RuntimeError("every researcher failed")
+        return await writer(notes)
+
+    return research
+
+
+async def run_workload(
+    duration: float, rate: float, seed: int, scale: float, progress: Progress | None
+) -> Progressed:
+    sim = Sim(random.Random(seed), scale)
+    research = build(sim)
+    pending: set[asyncio.Task[None]] = set()
+
+    async def one(n: int) -> None:
+        sim.stats.started += 1
+        try:
+            with rec.conversation(f"session-{n % 25}"):
+                await research(f"question {n}")
+            sim.stats.done += 1
+        except Exception:  # noqa: BLE001 - a failed request is part of the simulation
+            sim.stats.failed += 1
+
+    task_id = progress.add_task("running", total=duration) if progress is not None else None
+    start = time.monotonic()
+    n = 0
+    next_at = 0.0
+    while True:
+        elapsed = time.monotonic() - start
+        if elapsed >= duration:
+            break
+        if elapsed >= next_at:
+            task = asyncio.create_task(one(n))
+            pending.add(task)
+            task.add_done_callback(pending.discard)
+            n += 1
+            next_at += sim.rng.expovariate(rate)
+        if progress is not None and task_id is not None:
+            s = sim.stats
+            progress.update(
+                task_id,
+                completed=min(elapsed, duration),
+                description=(
+                    f"requests {s.done} ok / {s.failed} failed / {len(pending)} running · "
+                    f"LLM calls {s.llm_calls} · tokens {s.tokens:,}"
+                ),
+            )
+        await asyncio.sleep(min(0.05, max(next_at - elapsed, 0.0)))
+    if progress is not None and task_id is not None:
+        progress.update(task_id, completed=duration, description=f"draining {len(pending)} running requests")
+    if pending:
+        await asyncio.gather(*pending, return_exceptions=True)
+    return sim.stats
+
+
+def _ms(seconds: float) -> str:
+    if math.isnan(seconds):
+        return "-"
+    return f"{seconds * 1000:,.0f} ms" if seconds < 10 else f"{seconds:,.1f} s"
+
+
+def _pct(x: float) -> str:
+    return "-" if math.isnan(x) else f"{x:.1%}"
+
+
+def summary_tables(reader: InMemoryMetricReader) -> list[Table]:
+    data = reader.get_metrics_data()
+    agents = group_latency(data, sc.INVOKE_AGENT_DURATION, sc.GEN_AI_AGENT_NAME)
+    models: dict[str, Group] = group_latency(data, sc.CLIENT_OPERATION_DURATION, sc.GEN_AI_REQUEST_MODEL)
+    add_tokens(data, sc.CLIENT_TOKEN_USAGE, sc.GEN_AI_REQUEST_MODEL, models)
+    agent_tokens: dict[str, Group] = {}
+    add_tokens(data, sc.CLIENT_TOKEN_USAGE, sc.GEN_AI_AGENT_NAME, agent_tokens)
+    tools = group_latency(data, sc.EXECUTE_TOOL_DURATION, sc.GEN_AI_TOOL_NAME)
+
+    def table(title: str, first: str, rows: dict[str, Group], tokens: dict[str, Group] | None) -> Table:
+        t = Table(title=title, title_justify="left")
+        columns = [first, "calls", "p50", "p95", "success"] + (["input tokens", "output tokens"] if tokens else [])
+        for col in columns:
+            t.add_column(col, justify="left" if col == first else "right", no_wrap=True)
+        for name in sorted(rows):
+            g = rows[name]
+            lat = g.latency
+            cells = [
+                name,
+                f"{g.calls:,}",
+                _ms(lat.quantile(0.5)) if lat else "-",
+                _ms(lat.quantile(0.95)) if lat else "-",
+                _pct(g.success_rate),
+            ]
+            if tokens:
+                tok = tokens.get(name, Group()).tokens
+                cells += [f"{tok.get('input', 0):,.0f}", f"{tok.get('output', 0):,.0f}"]
+            t.add_row(*cells)
+        return t
+
+    return [
+        table("Agents", "agent", agents, agent_tokens),
+        table("Models", "model", models, models),
+        table("Tools", "tool", tools, None),
+    ]
+
+
+def run_demo(
+    *,
+    duration: float = 30.0,
+    rate: float = 2.0,
+    seed: int = 7,
+    otlp: str | None = None,
+    port: int = 9464,
+    time_scale: float = 1.0,
+    linger: float = 0.0,
+    console: Console | None = None,
+) -> int:
+    """Run the simulated agents with live progress, then print the summary. Returns an exit code."""
+    # Piped output gets a fixed width so model names are not cut (a terminal uses its own width).
+    console = console or Console(width=None if sys.stdout.isatty() else 110)
+    reader = InMemoryMetricReader()
+    setup = setup_mod.configure(
+        service_name="agentperf-demo",
+        traces_exporter="otlp" if otlp else "none",
+        metrics_exporter=["prometheus", "otlp"] if otlp else ["prometheus"],
+        otlp_endpoint=otlp,
+        prometheus_port=port,
+        metric_readers=[reader],
+        metric_export_interval_ms=5000,
+    )
+    if setup.prometheus_url:
+        console.print(f"[bold]Prometheus metrics:[/] {setup.prometheus_url}")
+    else:
+        console.print(f"[yellow]Port {port} is busy: no Prometheus endpoint (try --port 0)[/]")
+    if otlp:
+        console.print(f"[bold]OTLP export:[/] {otlp}")
+    console.print(f"Simulating agents for {duration:g} s at {rate:g} requests/s (seed {seed})")
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+        disable=not console.is_terminal and console.quiet,
+    ) as progress:
+        stats = asyncio.run(run_workload(duration, rate, seed, time_scale, progress))
+    console.print(
+        f"\n[bold]{stats.started} requests[/]: {stats.done} succeeded, {stats.failed} failed; "
+        f"{stats.llm_calls} LLM calls, {stats.tokens:,} tokens\n"
+    )
+    for table in summary_tables(reader):
+        console.print(table)
+    console.print("Latency percentiles are histogram_quantile() over the exported buckets, as Prometheus computes them.")
+    if linger > 0 and setup.prometheus_url:
+        console.print(f"Serving {setup.prometheus_url} for {linger:g} s more")
+        time.sleep(linger)
+    setup_mod.shutdown()
+    return 0

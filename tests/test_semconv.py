@@ -1,0 +1,99 @@
+"""Names, units, buckets and Prometheus names pinned against the GenAI conventions reference."""
+
+from __future__ import annotations
+
+import re
+
+import prometheus_client
+from opentelemetry.exporter.prometheus import PrometheusMetricReader
+from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics.export import HistogramDataPoint
+
+import otel_agentperf as ap
+from otel_agentperf import semconv as sc
+from otel_agentperf._runtime import STATE
+from otel_agentperf.testing import Capture
+
+# From ../shared/reference/genai-semconv.md, section 2.
+REFERENCE = {
+    "gen_ai.client.operation.duration": ("s", [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92]),
+    "gen_ai.client.token.usage": ("{token}", [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864]),
+    "gen_ai.invoke_agent.duration": ("s", [0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 51.2, 102.4, 204.8, 409.6]),
+    "gen_ai.execute_tool.duration": ("s", [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92]),
+    "gen_ai.workflow.duration": ("s", [1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200]),
+    "gen_ai.client.operation.time_to_first_chunk": ("s", [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92]),
+}
+OTEL_NAME = re.compile(r"^[a-zA-Z][-_./a-zA-Z0-9]{0,254}$")
+PROM_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
+
+
+def workload() -> None:
+    @ap.trace_llm(provider="openai", model="gpt-4o-mini")
+    def ask() -> dict[str, object]:
+        return {"usage": {"prompt_tokens": 3, "completion_tokens": 4}}
+
+    @ap.trace_llm(provider="openai", model="gpt-4o-mini")
+    def stream() -> object:
+        yield {"choices": [], "object": "chat.completion.chunk", "model": "gpt-4o-mini"}
+
+    @ap.trace_tool("search")
+    def search() -> None:
+        ask()
+
+    @ap.trace_agent("planner")
+    def plan() -> None:
+        search()
+        list(stream())
+
+    with ap.trace_workflow("flow"):
+        plan()
+
+
+def test_names_units_and_buckets(cap: Capture) -> None:
+    workload()
+    metrics = cap.metrics()
+    assert set(metrics) == set(REFERENCE)
+    for name, (unit, buckets) in REFERENCE.items():
+        metric = metrics[name]
+        assert metric.unit == unit, name
+        points = [p for p in metric.data.data_points if isinstance(p, HistogramDataPoint)]
+        assert points, name
+        for point in points:
+            assert list(point.explicit_bounds) == buckets, name
+            assert set(point.attributes or {}) <= sc.METRIC_LABELS, name
+
+
+def test_span_attribute_names_are_semconv(cap: Capture) -> None:
+    workload()
+    allowed_prefixes = ("gen_ai.", "error.", "agentperf.")
+    for span in cap.spans():
+        for key in span.attributes or {}:
+            assert key.startswith(allowed_prefixes), key
+    assert cap.span("execute_tool search").attributes[sc.GEN_AI_TOOL_TYPE] == "function"  # type: ignore[index]
+
+
+def test_every_name_is_valid() -> None:
+    for name in sc.PROMETHEUS_NAMES:
+        assert OTEL_NAME.match(name)
+    for prom in sc.PROMETHEUS_NAMES.values():
+        assert PROM_NAME.match(prom)
+
+
+def test_prometheus_names_as_exported() -> None:
+    registry = prometheus_client.CollectorRegistry()
+    reader = PrometheusMetricReader(registry=registry)
+    provider = MeterProvider(metric_readers=[reader])
+    saved = (STATE.tracer, STATE.instruments)
+    try:
+        STATE.use(saved[0], provider.get_meter(sc.SCOPE_NAME))
+        workload()
+        text = prometheus_client.generate_latest(registry).decode()
+    finally:
+        STATE.tracer, STATE.instruments = saved
+        provider.shutdown()
+    for prom in sc.PROMETHEUS_NAMES.values():
+        assert f"{prom}_bucket{{" in text, prom
+        assert f"{prom}_count{{" in text and f"{prom}_sum{{" in text, prom
+    assert 'gen_ai_token_type="input"' in text
+    assert 'gen_ai_agent_name="planner"' in text
+    assert 'le="81.92"' in text and 'le="409.6"' in text
