@@ -26,8 +26,8 @@ from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-import otel_agentperf as ap  # noqa: E402
-from otel_agentperf._runtime import STATE  # noqa: E402
+import otel_agentperf as ap
+from otel_agentperf._runtime import STATE
 
 
 class NoopExporter(SpanExporter):

@@ -10,7 +10,7 @@ import inspect
 import warnings
 from collections.abc import Callable
 from types import TracebackType
-from typing import Any, ParamSpec, TypeVar, overload
+from typing import Any, ParamSpec, TypeVar, cast, overload
 
 from opentelemetry.trace import INVALID_SPAN, Span
 
@@ -73,9 +73,11 @@ class Traced:
     # --- decorator -----------------------------------------------------------------------------------
     def __call__(self, fn: F) -> F:
         try:
-            if isinstance(fn, (classmethod, staticmethod)):
-                inner: Callable[..., Any] = fn.__func__  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
-                return type(fn)(wrap(inner, self._build(inner)))  # type: ignore[return-value]
+            target: Any = fn
+            if isinstance(target, (classmethod, staticmethod)):
+                inner: Callable[..., Any] = target.__func__  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+                rewrapped: Any = type(target)(wrap(inner, self._build(inner)))  # pyright: ignore[reportUnknownArgumentType, reportUnknownVariableType]
+                return cast(F, rewrapped)
             if not callable(fn):
                 warnings.warn(f"otel_agentperf: cannot trace {fn!r}: not callable", stacklevel=2)
                 return fn
@@ -83,7 +85,7 @@ class Traced:
                 warnings.warn(f"otel_agentperf: {fn!r} is traced twice", stacklevel=2)
             wrapped = wrap(fn, self._build(fn))
             wrapped.__wrapped_by_agentperf__ = True  # type: ignore[attr-defined]
-            return wrapped  # type: ignore[return-value]
+            return cast(F, wrapped)
         except Exception:  # noqa: BLE001 - a decorator that fails leaves the function untraced, never broken
             log_internal_error("decorate")
             return fn
@@ -153,7 +155,7 @@ def trace_agent(
     name: Any = None,
     /,
     *,
-    id: str | None = None,  # noqa: A002 - mirrors gen_ai.agent.id
+    id: str | None = None,
     description: str | None = None,
     model: str | None = None,
     conversation_id: str | None = None,
@@ -195,7 +197,7 @@ def trace_tool(
     name: Any = None,
     /,
     *,
-    type: str = "function",  # noqa: A002 - mirrors gen_ai.tool.type
+    type: str = "function",
     description: str | None = None,
     call_id: str | None = None,
 ) -> Any:
@@ -219,9 +221,7 @@ def trace_tool(
 @overload
 def trace_llm(fn: Callable[P, R], /) -> Callable[P, R]: ...
 @overload
-def trace_llm(
-    *, provider: str | None = None, model: str | None = None, operation: str = sc.OP_CHAT
-) -> Traced: ...
+def trace_llm(*, provider: str | None = None, model: str | None = None, operation: str = sc.OP_CHAT) -> Traced: ...
 def trace_llm(
     fn: Any = None, /, *, provider: str | None = None, model: str | None = None, operation: str = sc.OP_CHAT
 ) -> Any:
@@ -261,6 +261,4 @@ def trace_workflow(name: Any = None, /, *, conversation_id: str | None = None) -
     """Trace a workflow: span ``invoke_workflow {name}`` (INTERNAL) and ``gen_ai.workflow.duration``."""
     if callable(name):
         return Traced(KIND_WORKFLOW, None, operation=sc.OP_INVOKE_WORKFLOW)(name)
-    return Traced(
-        KIND_WORKFLOW, _text(name), operation=sc.OP_INVOKE_WORKFLOW, conversation_id=_text(conversation_id)
-    )
+    return Traced(KIND_WORKFLOW, _text(name), operation=sc.OP_INVOKE_WORKFLOW, conversation_id=_text(conversation_id))

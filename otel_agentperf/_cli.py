@@ -40,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--otlp", metavar="ENDPOINT", help="also export traces and metrics over OTLP to ENDPOINT")
     demo.add_argument("--port", type=int, default=9464, help="Prometheus endpoint port on 127.0.0.1 (0: any free)")
     demo.add_argument("--time-scale", type=_positive, default=1.0, help="multiply simulated latencies (e.g. 0.1)")
+    demo.add_argument("--json", metavar="PATH", help="also write the summary as JSON to PATH")
     demo.add_argument("--linger", type=float, default=0.0, help="keep serving metrics this many seconds after")
     return parser
 
@@ -59,6 +60,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 port=args.port,
                 time_scale=args.time_scale,
                 linger=args.linger,
+                json_path=args.json,
             )
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)

@@ -54,13 +54,13 @@ def input_messages(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
             raw = kwargs[key]
             break
     else:
-        raw = next((a for a in args if isinstance(a, (str, list, tuple))), None)
+        raw = next((a for a in args if isinstance(a, (str, list, tuple))), None)  # pyright: ignore[reportUnknownArgumentType, reportUnknownVariableType]
     if isinstance(raw, str):
         return [{"role": "user", "parts": _parts(raw)}]
     if isinstance(raw, (list, tuple)):
         out: list[dict[str, Any]] = []
         for msg in raw:  # pyright: ignore[reportUnknownVariableType]
-            role = _get(msg, "role") or getattr(msg, "type", None) or "user"
+            role = _get(msg, "role") or getattr(msg, "type", None) or "user"  # pyright: ignore[reportUnknownArgumentType]
             out.append({"role": str(role), "parts": _parts(_get(msg, "content"))})
         return out
     return raw

@@ -9,6 +9,7 @@ token usage is read the way it is from real clients. Fully offline.
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import random
 import sys
@@ -22,10 +23,10 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from . import _api as api
-from . import _record as rec
-from . import _setup as setup_mod
 from . import semconv as sc
+from ._api import trace_agent, trace_llm, trace_tool, trace_workflow
+from ._record import conversation
+from ._setup import configure, shutdown
 from ._summary import Group, add_tokens, group_latency
 
 
@@ -130,7 +131,7 @@ def gemini_response(model: Model, inp: int, out: int) -> dict[str, Any]:
 def build(sim: Sim) -> Any:
     """The instrumented application: plain async functions under the public decorators."""
 
-    @api.trace_llm(provider=PLANNER.provider, model=PLANNER.name)
+    @trace_llm(provider=PLANNER.provider, model=PLANNER.name)
     async def plan_call(question: str) -> dict[str, Any]:
         inp, out = sim.tokens(300, 900), sim.tokens(80, 260)
         await sim.latency(PLANNER, out)
@@ -139,32 +140,36 @@ def build(sim: Sim) -> Any:
         sim.stats.tokens += inp + out
         return openai_response(PLANNER, inp, out, cached=int(inp * sim.rng.choice((0.0, 0.0, 0.5))))
 
-    @api.trace_llm(provider=EMBED.provider, model=EMBED.name, operation=sc.OP_EMBEDDINGS)
+    @trace_llm(provider=EMBED.provider, model=EMBED.name, operation=sc.OP_EMBEDDINGS)
     async def embed(text: str) -> dict[str, Any]:
         await sim.sleep(sim.lognormal(EMBED.ttft))
         sim.stats.llm_calls += 1
-        return {"object": "list", "model": EMBED.name, "usage": {"prompt_tokens": 8 + len(text) // 4, "total_tokens": 0}}
+        return {
+            "object": "list",
+            "model": EMBED.name,
+            "usage": {"prompt_tokens": 8 + len(text) // 4, "total_tokens": 0},
+        }
 
-    @api.trace_tool("web_search", description="Searches the web")
+    @trace_tool("web_search", description="Searches the web")
     async def web_search(query: str) -> list[str]:
         await sim.sleep(sim.lognormal(0.4))
         if sim.rng.random() < 0.02:
             raise ToolTimeoutError("search backend timed out")
         return [f"https://example.org/{abs(hash(query)) % 97}/{i}" for i in range(3)]
 
-    @api.trace_tool("fetch_page")
+    @trace_tool("fetch_page")
     async def fetch_page(url: str) -> str:
         await sim.sleep(sim.lognormal(0.25, 0.8))
         return "lorem " * 200
 
-    @api.trace_tool("vector_lookup", type="datastore")
+    @trace_tool("vector_lookup", type="datastore")
     async def vector_lookup(query: str) -> list[str]:
         await embed(query)
         await sim.sleep(sim.lognormal(0.05))
         return ["doc-1", "doc-2"]
 
     def summariser(model: Model) -> Any:
-        @api.trace_llm(provider=model.provider, model=model.name)
+        @trace_llm(provider=model.provider, model=model.name)
         async def summarise(pages: int) -> dict[str, Any]:
             inp, out = sim.tokens(1500, 6000) + 400 * pages, sim.tokens(150, 600)
             await sim.latency(model, out)
@@ -179,12 +184,12 @@ def build(sim: Sim) -> Any:
 
     summarisers = {HAIKU.name: summariser(HAIKU), FLASH.name: summariser(FLASH)}
 
-    @api.trace_agent("planner", description="Splits a question into research topics")
+    @trace_agent("planner", description="Splits a question into research topics")
     async def planner(question: str) -> list[str]:
         await plan_call(question)
         return sim.rng.sample(QUERIES, k=sim.rng.choice((2, 3)))
 
-    @api.trace_agent("researcher", description="Searches, reads and summarises one topic")
+    @trace_agent("researcher", description="Searches, reads and summarises one topic")
     async def researcher(topic: str, model: Model) -> str:
         urls = await web_search(topic)
         if sim.rng.random() < 0.5:
@@ -201,7 +206,7 @@ def build(sim: Sim) -> Any:
                 await sim.sleep(0.2 * 2**attempt)
         return topic
 
-    @api.trace_llm(provider=WRITER.provider, model=WRITER.name)
+    @trace_llm(provider=WRITER.provider, model=WRITER.name)
     async def write_stream(notes: int) -> AsyncIterator[dict[str, Any]]:
         inp, out = sim.tokens(3000, 12000) + 500 * notes, sim.tokens(400, 900)
         await sim.sleep(sim.lognormal(WRITER.ttft))
@@ -216,18 +221,20 @@ def build(sim: Sim) -> Any:
         sim.stats.llm_calls += 1
         sim.stats.tokens += inp + out
 
-    @api.trace_agent("writer", description="Writes the report")
+    @trace_agent("writer", description="Writes the report")
     async def writer(notes: list[str]) -> int:
         n = 0
         async for _event in write_stream(len(notes)):
             n += 1
         return n
 
-    @api.trace_workflow("research_report")
+    @trace_workflow("research_report")
     async def research(question: str) -> int:
         topics = await planner(question)
         models = [HAIKU if i % 2 == 0 else FLASH for i in range(len(topics))]
-        results = await asyncio.gather(*(researcher(t, m) for t, m in zip(topics, models)), return_exceptions=True)
+        results = await asyncio.gather(
+            *(researcher(t, m) for t, m in zip(topics, models, strict=True)), return_exceptions=True
+        )
         notes = [r for r in results if isinstance(r, str)]
         if not notes:
             raise RuntimeError("every researcher failed")
@@ -236,9 +243,7 @@ def build(sim: Sim) -> Any:
     return research
 
 
-async def run_workload(
-    duration: float, rate: float, seed: int, scale: float, progress: Progress | None
-) -> Progressed:
+async def run_workload(duration: float, rate: float, seed: int, scale: float, progress: Progress | None) -> Progressed:
     sim = Sim(random.Random(seed), scale)
     research = build(sim)
     pending: set[asyncio.Task[None]] = set()
@@ -246,7 +251,7 @@ async def run_workload(
     async def one(n: int) -> None:
         sim.stats.started += 1
         try:
-            with rec.conversation(f"session-{n % 25}"):
+            with conversation(f"session-{n % 25}"):
                 await research(f"question {n}")
             sim.stats.done += 1
         except Exception:  # noqa: BLE001 - a failed request is part of the simulation
@@ -294,40 +299,58 @@ def _pct(x: float) -> str:
     return "-" if math.isnan(x) else f"{x:.1%}"
 
 
-def summary_tables(reader: InMemoryMetricReader) -> list[Table]:
+def summary_data(reader: InMemoryMetricReader) -> dict[str, dict[str, dict[str, float]]]:
+    """Per agent, model and tool: calls, errors, p50/p95 seconds, token sums (from the exported metrics)."""
     data = reader.get_metrics_data()
     agents = group_latency(data, sc.INVOKE_AGENT_DURATION, sc.GEN_AI_AGENT_NAME)
-    models: dict[str, Group] = group_latency(data, sc.CLIENT_OPERATION_DURATION, sc.GEN_AI_REQUEST_MODEL)
+    models = group_latency(data, sc.CLIENT_OPERATION_DURATION, sc.GEN_AI_REQUEST_MODEL)
     add_tokens(data, sc.CLIENT_TOKEN_USAGE, sc.GEN_AI_REQUEST_MODEL, models)
-    agent_tokens: dict[str, Group] = {}
-    add_tokens(data, sc.CLIENT_TOKEN_USAGE, sc.GEN_AI_AGENT_NAME, agent_tokens)
+    add_tokens(data, sc.CLIENT_TOKEN_USAGE, sc.GEN_AI_AGENT_NAME, agents)
     tools = group_latency(data, sc.EXECUTE_TOOL_DURATION, sc.GEN_AI_TOOL_NAME)
 
-    def table(title: str, first: str, rows: dict[str, Group], tokens: dict[str, Group] | None) -> Table:
+    def rows(groups: dict[str, Group]) -> dict[str, dict[str, float]]:
+        out: dict[str, dict[str, float]] = {}
+        for name in sorted(groups):
+            g = groups[name]
+            if g.latency is None:
+                continue
+            out[name] = {
+                "calls": g.calls,
+                "errors": g.errors,
+                "p50_seconds": g.latency.quantile(0.5),
+                "p95_seconds": g.latency.quantile(0.95),
+                "input_tokens": g.tokens.get("input", 0.0),
+                "output_tokens": g.tokens.get("output", 0.0),
+            }
+        return out
+
+    return {"agents": rows(agents), "models": rows(models), "tools": rows(tools)}
+
+
+def summary_tables(summary: dict[str, dict[str, dict[str, float]]]) -> list[Table]:
+    def table(title: str, first: str, rows: dict[str, dict[str, float]], with_tokens: bool) -> Table:
         t = Table(title=title, title_justify="left")
-        columns = [first, "calls", "p50", "p95", "success"] + (["input tokens", "output tokens"] if tokens else [])
+        columns = [first, "calls", "p50", "p95", "success"] + (["input tokens", "output tokens"] if with_tokens else [])
         for col in columns:
             t.add_column(col, justify="left" if col == first else "right", no_wrap=True)
-        for name in sorted(rows):
-            g = rows[name]
-            lat = g.latency
+        for name, r in rows.items():
+            calls = r["calls"]
             cells = [
                 name,
-                f"{g.calls:,}",
-                _ms(lat.quantile(0.5)) if lat else "-",
-                _ms(lat.quantile(0.95)) if lat else "-",
-                _pct(g.success_rate),
+                f"{calls:,.0f}",
+                _ms(r["p50_seconds"]),
+                _ms(r["p95_seconds"]),
+                _pct(1 - r["errors"] / calls if calls else math.nan),
             ]
-            if tokens:
-                tok = tokens.get(name, Group()).tokens
-                cells += [f"{tok.get('input', 0):,.0f}", f"{tok.get('output', 0):,.0f}"]
+            if with_tokens:
+                cells += [f"{r['input_tokens']:,.0f}", f"{r['output_tokens']:,.0f}"]
             t.add_row(*cells)
         return t
 
     return [
-        table("Agents", "agent", agents, agent_tokens),
-        table("Models", "model", models, models),
-        table("Tools", "tool", tools, None),
+        table("Agents", "agent", summary["agents"], True),
+        table("Models", "model", summary["models"], True),
+        table("Tools", "tool", summary["tools"], False),
     ]
 
 
@@ -340,13 +363,14 @@ def run_demo(
     port: int = 9464,
     time_scale: float = 1.0,
     linger: float = 0.0,
+    json_path: str | None = None,
     console: Console | None = None,
 ) -> int:
     """Run the simulated agents with live progress, then print the summary. Returns an exit code."""
     # Piped output gets a fixed width so model names are not cut (a terminal uses its own width).
     console = console or Console(width=None if sys.stdout.isatty() else 110)
     reader = InMemoryMetricReader()
-    setup = setup_mod.configure(
+    setup = configure(
         service_name="agentperf-demo",
         traces_exporter="otlp" if otlp else "none",
         metrics_exporter=["prometheus", "otlp"] if otlp else ["prometheus"],
@@ -375,11 +399,17 @@ def run_demo(
         f"\n[bold]{stats.started} requests[/]: {stats.done} succeeded, {stats.failed} failed; "
         f"{stats.llm_calls} LLM calls, {stats.tokens:,} tokens\n"
     )
-    for table in summary_tables(reader):
+    summary = summary_data(reader)
+    for table in summary_tables(summary):
         console.print(table)
-    console.print("Latency percentiles are histogram_quantile() over the exported buckets, as Prometheus computes them.")
+    if json_path:
+        with open(json_path, "w", encoding="utf-8") as f:
+            json.dump({"requests": vars(stats), **summary}, f, indent=2)
+    console.print(
+        "Latency percentiles are histogram_quantile() over the exported buckets, as Prometheus computes them."
+    )
     if linger > 0 and setup.prometheus_url:
         console.print(f"Serving {setup.prometheus_url} for {linger:g} s more")
         time.sleep(linger)
-    setup_mod.shutdown()
+    shutdown()
     return 0

@@ -29,7 +29,7 @@ def log_internal_error(site: str) -> None:
     Must be called from inside an ``except`` block.
     """
     if raise_internal_errors():
-        raise  # noqa: PLE0704 - re-raise the exception being handled
+        raise
     with _seen_lock:
         first = site not in _seen_sites
         if first and len(_seen_sites) < _MAX_SITES:

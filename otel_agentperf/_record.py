@@ -109,7 +109,7 @@ def _apply(usage: Usage, provider: str | None, *, explicit: bool) -> None:
         span.set_attributes(usage_attributes(usage, with_meta=False))
 
 
-class conversation:  # noqa: N801 - used like a function: ``with ap.conversation("c-42"):``
+class conversation:
     """Set ``gen_ai.conversation.id`` on every span started inside (never on metrics).
 
     Example::
@@ -121,7 +121,7 @@ class conversation:  # noqa: N801 - used like a function: ``with ap.conversation
     __slots__ = ("conversation_id", "_tokens")
 
     def __init__(self, conversation_id: str) -> None:
-        self.conversation_id = str(conversation_id)[:256] if conversation_id is not None else ""
+        self.conversation_id = str(conversation_id)[:256] if conversation_id else ""
         self._tokens: contextvars.ContextVar[tuple[object, Any] | None] = contextvars.ContextVar("agentperf.conv")
 
     def __enter__(self) -> str:

@@ -35,12 +35,16 @@ class Instruments:
                 name, unit=unit, description=desc, explicit_bucket_boundaries_advisory=list(buckets)
             )
 
-        agent = hist(sc.INVOKE_AGENT_DURATION, sc.UNIT_SECONDS, "Duration of agent invocations", sc.AGENT_DURATION_BUCKETS)
+        agent = hist(
+            sc.INVOKE_AGENT_DURATION, sc.UNIT_SECONDS, "Duration of agent invocations", sc.AGENT_DURATION_BUCKETS
+        )
         tool = hist(sc.EXECUTE_TOOL_DURATION, sc.UNIT_SECONDS, "Duration of tool executions", sc.DURATION_BUCKETS)
         llm = hist(sc.CLIENT_OPERATION_DURATION, sc.UNIT_SECONDS, "GenAI operation duration", sc.DURATION_BUCKETS)
         workflow = hist(sc.WORKFLOW_DURATION, sc.UNIT_SECONDS, "Duration of workflows", sc.WORKFLOW_DURATION_BUCKETS)
         self.durations: tuple[Histogram, Histogram, Histogram, Histogram] = (agent, tool, llm, workflow)
-        self.token_usage = hist(sc.CLIENT_TOKEN_USAGE, sc.UNIT_TOKENS, "Number of input and output tokens used", sc.TOKEN_BUCKETS)
+        self.token_usage = hist(
+            sc.CLIENT_TOKEN_USAGE, sc.UNIT_TOKENS, "Number of input and output tokens used", sc.TOKEN_BUCKETS
+        )
         self.time_to_first_chunk = hist(
             sc.CLIENT_TIME_TO_FIRST_CHUNK, sc.UNIT_SECONDS, "Time to the first chunk of a stream", sc.DURATION_BUCKETS
         )

@@ -132,7 +132,9 @@ def configure(
             raise AgentPerfConfigError(f"sample_ratio must be within [0, 1], got {sample_ratio!r}")
         if max_content_length < 16:
             raise AgentPerfConfigError(f"max_content_length must be at least 16, got {max_content_length!r}")
-        resource = Resource.create({**(resource_attributes or {}), **({"service.name": service_name} if service_name else {})})
+        resource = Resource.create(
+            {**(resource_attributes or {}), **({"service.name": service_name} if service_name else {})}
+        )
         protocol = _protocol(otlp_protocol)
         owned = False
 
@@ -268,7 +270,9 @@ def _capture(value: bool | None) -> bool:
     if raw in _CAPTURE_ON:
         return True
     if raw not in _CAPTURE_OFF:
-        logger.warning("otel_agentperf: unknown OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=%r; content off", raw)
+        logger.warning(
+            "otel_agentperf: unknown OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=%r; content off", raw
+        )
     return False
 
 
@@ -336,7 +340,9 @@ def _prometheus(host: str | None, port: int | None) -> tuple[MetricReader | None
     try:
         server, _thread = start_http_server(port, addr=host, registry=registry)
     except OSError as exc:
-        logger.warning("otel_agentperf: cannot serve Prometheus metrics on %s:%s (%s); endpoint disabled", host, port, exc)
+        logger.warning(
+            "otel_agentperf: cannot serve Prometheus metrics on %s:%s (%s); endpoint disabled", host, port, exc
+        )
         return reader, None, None
     real_port = server.server_address[1]
     shown = f"[{host}]" if ":" in host else host
@@ -360,5 +366,5 @@ def _patch_thread_pools() -> None:
 
     submit.__wrapped__ = original  # type: ignore[attr-defined]
     submit.__doc__ = original.__doc__
-    ThreadPoolExecutor.submit = submit  # type: ignore[method-assign]
+    ThreadPoolExecutor.submit = submit
     _patched = True

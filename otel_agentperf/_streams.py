@@ -6,7 +6,7 @@ collected; usage is read from the chunks as they pass. Everything else is forwar
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from ._call import Call
 from ._errors import log_internal_error
@@ -20,7 +20,7 @@ def wrap_returned_stream(result: Any, call: Call) -> Any | None:
     try:
         if result is None or isinstance(result, _NOT_STREAMS):
             return None
-        cls = type(result)
+        cls = cast("type[Any]", type(result))
         if hasattr(cls, "__anext__"):
             proxy: Any = TracedAsyncStream(result, call)
         elif hasattr(cls, "__next__") and extract_usage(result) is None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, cast
 
 from ._errors import warn_once
 
@@ -108,7 +108,7 @@ def _get(obj: Any, name: str) -> Any:
     if obj is None:
         return None
     if isinstance(obj, Mapping):
-        return obj.get(name)  # pyright: ignore[reportUnknownMemberType]
+        return cast("Mapping[str, Any]", obj).get(name)
     return getattr(obj, name, None)
 
 
@@ -227,9 +227,7 @@ def _responses_usage(raw: Any) -> Usage:
         input_tokens=token_count(_get(raw, "input_tokens"), "input_tokens"),
         output_tokens=token_count(_get(raw, "output_tokens"), "output_tokens"),
         cache_read_tokens=token_count(_get(_get(raw, "input_tokens_details"), "cached_tokens"), "cached_tokens"),
-        reasoning_tokens=token_count(
-            _get(_get(raw, "output_tokens_details"), "reasoning_tokens"), "reasoning_tokens"
-        ),
+        reasoning_tokens=token_count(_get(_get(raw, "output_tokens_details"), "reasoning_tokens"), "reasoning_tokens"),
         provider_cost=_cost(_get(raw, "cost")),
     )
 
@@ -248,9 +246,7 @@ def _anthropic_usage(raw: Any, *, require_input: bool) -> Usage | None:
         output_tokens=output,
         cache_read_tokens=read,
         cache_write_tokens=write,
-        reasoning_tokens=token_count(
-            _get(_get(raw, "output_tokens_details"), "reasoning_tokens"), "reasoning_tokens"
-        ),
+        reasoning_tokens=token_count(_get(_get(raw, "output_tokens_details"), "reasoning_tokens"), "reasoning_tokens"),
     )
 
 

@@ -26,6 +26,10 @@ def _begin(spec: Spec, args: tuple[Any, ...], kwargs: dict[str, Any], attach: bo
         return None
 
 
+def _start_failed() -> None:
+    log_internal_error("start")
+
+
 def wrap(fn: Callable[..., Any], spec: Spec) -> Callable[..., Any]:
     """Return the traced version of ``fn`` (which wrapper is decided here, once)."""
     if inspect.isasyncgenfunction(fn):
@@ -42,7 +46,10 @@ def _wrap_sync(fn: Callable[..., Any], spec: Spec) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        call = _begin(spec, args, kwargs)
+        try:
+            call: Call | None = Call(spec, args, kwargs)
+        except Exception:  # noqa: BLE001 - never let span creation break the user's call
+            call = _start_failed()
         if call is None:
             return fn(*args, **kwargs)
         try:
@@ -65,7 +72,10 @@ def _wrap_coroutine(fn: Callable[..., Any], spec: Spec) -> Callable[..., Any]:
 
     @functools.wraps(fn)
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
-        call = _begin(spec, args, kwargs)
+        try:
+            call: Call | None = Call(spec, args, kwargs)
+        except Exception:  # noqa: BLE001 - never let span creation break the user's call
+            call = _start_failed()
         if call is None:
             return await fn(*args, **kwargs)
         try:
@@ -122,7 +132,7 @@ def _wrap_gen(fn: Callable[..., Generator[Any, Any, Any]], spec: Spec) -> Callab
             except GeneratorExit:
                 _close_early(call, inner.close)
                 raise
-            except BaseException as exc:  # thrown in by the consumer: forward it to the inner generator
+            except BaseException as exc:  # noqa: BLE001 - thrown in by the consumer: forwarded to the inner generator
                 to_throw = exc
 
     return wrapper
@@ -189,7 +199,7 @@ def _wrap_async_gen(fn: Callable[..., AsyncGenerator[Any, Any]], spec: Spec) -> 
                 call.leave(token)
                 call.finish_early()
                 raise
-            except BaseException as exc:
+            except BaseException as exc:  # noqa: BLE001 - forwarded to the inner generator
                 to_throw = exc
 
     return wrapper

@@ -9,7 +9,7 @@ import pytest
 
 os.environ["AGENTPERF_RAISE_INTERNAL_ERRORS"] = "1"
 
-from otel_agentperf.testing import Capture, capture  # noqa: E402
+from otel_agentperf.testing import Capture, capture
 
 
 @pytest.fixture

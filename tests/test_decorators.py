@@ -21,14 +21,24 @@ class Boom(Exception):
 
 DECORATORS: dict[str, tuple[Callable[[], Any], str, SpanKind, str]] = {
     "agent": (lambda: ap.trace_agent("planner"), "invoke_agent planner", SpanKind.INTERNAL, sc.INVOKE_AGENT_DURATION),
-    "tool": (lambda: ap.trace_tool("web_search"), "execute_tool web_search", SpanKind.INTERNAL, sc.EXECUTE_TOOL_DURATION),
+    "tool": (
+        lambda: ap.trace_tool("web_search"),
+        "execute_tool web_search",
+        SpanKind.INTERNAL,
+        sc.EXECUTE_TOOL_DURATION,
+    ),
     "llm": (
         lambda: ap.trace_llm(provider="openai", model="gpt-4o-mini"),
         "chat gpt-4o-mini",
         SpanKind.CLIENT,
         sc.CLIENT_OPERATION_DURATION,
     ),
-    "workflow": (lambda: ap.trace_workflow("research"), "invoke_workflow research", SpanKind.INTERNAL, sc.WORKFLOW_DURATION),
+    "workflow": (
+        lambda: ap.trace_workflow("research"),
+        "invoke_workflow research",
+        SpanKind.INTERNAL,
+        sc.WORKFLOW_DURATION,
+    ),
 }
 
 
@@ -219,7 +229,7 @@ def test_generator_return_value_is_kept(cap: Capture) -> None:
     @ap.trace_tool("g")
     def g() -> Iterator[int]:
         yield 1
-        return 42  # noqa: B901
+        return 42
 
     def outer() -> Iterator[int]:
         value = yield from g()

@@ -29,7 +29,9 @@ def test_prometheus_endpoint_serves_metrics() -> None:
         """
         import urllib.request
         import otel_agentperf as ap
-        setup = ap.configure(service_name="prom", traces_exporter="none", metrics_exporter="prometheus", prometheus_port=0)
+        setup = ap.configure(
+            service_name="prom", traces_exporter="none", metrics_exporter="prometheus", prometheus_port=0
+        )
         @ap.trace_agent("planner")
         def plan(): return 1
         plan()
@@ -146,7 +148,8 @@ def test_accepts_user_providers_without_setting_globals() -> None:
         with ap.trace_agent("own"):
             pass
         assert isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider)
-        names = [m.name for rm in reader.get_metrics_data().resource_metrics for sm in rm.scope_metrics for m in sm.metrics]
+        data = reader.get_metrics_data()
+        names = [m.name for rm in data.resource_metrics for sm in rm.scope_metrics for m in sm.metrics]
         print([s.name for s in exporter.get_finished_spans()], names)
         """
     )

@@ -26,9 +26,7 @@ def openai_completion(**usage_extra: Any) -> ChatCompletion:
             "object": "chat.completion",
             "created": 1,
             "model": "gpt-4o-mini-2024-07-18",
-            "choices": [
-                {"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "Paris."}}
-            ],
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "Paris."}}],
             "usage": {
                 "prompt_tokens": 1200,
                 "completion_tokens": 300,
@@ -198,10 +196,18 @@ def test_openai_stream_with_usage(cap: Capture) -> None:
 
 def test_anthropic_stream_events(cap: Capture) -> None:
     start = RawMessageStartEvent.model_validate(
-        {"type": "message_start", "message": anthropic_message().model_dump() | {"stop_reason": None, "usage": {"input_tokens": 20, "output_tokens": 1}}}
+        {
+            "type": "message_start",
+            "message": anthropic_message().model_dump()
+            | {"stop_reason": None, "usage": {"input_tokens": 20, "output_tokens": 1}},
+        }
     )
     delta = RawMessageDeltaEvent.model_validate(
-        {"type": "message_delta", "delta": {"stop_reason": "max_tokens", "stop_sequence": None}, "usage": {"output_tokens": 64}}
+        {
+            "type": "message_delta",
+            "delta": {"stop_reason": "max_tokens", "stop_sequence": None},
+            "usage": {"output_tokens": 64},
+        }
     )
 
     @ap.trace_llm(provider="anthropic", model="claude-sonnet-4-5")
@@ -266,7 +272,17 @@ def test_explicit_usage_wins_over_response(cap: Capture) -> None:
 
 @pytest.mark.parametrize(
     "odd",
-    [None, 42, "text", b"bytes", [1, 2], {"usage": None}, {"usage": {"foo": 1}}, SimpleNamespace(usage=object()), object()],
+    [
+        None,
+        42,
+        "text",
+        b"bytes",
+        [1, 2],
+        {"usage": None},
+        {"usage": {"foo": 1}},
+        SimpleNamespace(usage=object()),
+        object(),
+    ],
 )
 def test_unrecognised_results_give_no_tokens(cap: Capture, odd: Any) -> None:
     @ap.trace_llm(provider="openai", model="m")
@@ -282,7 +298,16 @@ def test_unrecognised_results_give_no_tokens(cap: Capture, odd: Any) -> None:
 
 @pytest.mark.parametrize(
     ("value", "expected"),
-    [(-5, None), (math.nan, None), (math.inf, None), ("12", 12), ("many", None), (True, None), (3.0, 3), (10**12, 10**12)],
+    [
+        (-5, None),
+        (math.nan, None),
+        (math.inf, None),
+        ("12", 12),
+        ("many", None),
+        (True, None),
+        (3.0, 3),
+        (10**12, 10**12),
+    ],
 )
 def test_bad_token_counts_warn_and_stay_sane(
     cap: Capture, caplog: pytest.LogCaptureFixture, value: Any, expected: int | None
