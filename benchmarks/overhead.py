@@ -21,13 +21,11 @@ from typing import Any
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import otel_agentperf as ap
-from otel_agentperf._runtime import STATE
 
 
 class NoopExporter(SpanExporter):
@@ -35,15 +33,18 @@ class NoopExporter(SpanExporter):
         return SpanExportResult.SUCCESS
 
 
-def providers(sampled: bool = True) -> tuple[TracerProvider, MeterProvider]:
-    tp = TracerProvider() if sampled else TracerProvider(sampler=ALWAYS_OFF)
-    tp.add_span_processor(BatchSpanProcessor(NoopExporter()))
-    mp = MeterProvider(metric_readers=[InMemoryMetricReader()])
-    return tp, mp
-
-
-def use(tp: TracerProvider, mp: MeterProvider) -> None:
-    STATE.use(tp.get_tracer("otel_agentperf"), mp.get_meter("otel_agentperf"))
+def configure(sample_ratio: float | None = None) -> tuple[TracerProvider, MeterProvider]:
+    """The real ``configure()`` path: batch processor with a no-op exporter, one metric reader."""
+    setup = ap.configure(
+        traces_exporter=NoopExporter(),
+        metrics_exporter="none",
+        metric_readers=[InMemoryMetricReader()],
+        sample_ratio=sample_ratio,
+        set_global=False,
+    )
+    assert isinstance(setup.tracer_provider, TracerProvider)
+    assert isinstance(setup.meter_provider, MeterProvider)
+    return setup.tracer_provider, setup.meter_provider
 
 
 def time_sync(fn: Callable[[], Any], n: int, repeats: int) -> float:
@@ -94,12 +95,11 @@ def main() -> None:
     args = parser.parse_args()
     n, repeats = (2_000, 3) if args.quick else (20_000, 5)
 
-    tp, mp = providers()
+    tp, mp = configure()
     tracer = tp.get_tracer("bench")
     meter = mp.get_meter("bench")
     hist = meter.create_histogram("bench.duration", unit="s")
     counter = meter.create_counter("bench.calls")
-    use(tp, mp)
     attrs = {
         "gen_ai.operation.name": "invoke_agent",
         "gen_ai.agent.name": "planner",
@@ -146,10 +146,36 @@ def main() -> None:
     rows.append(("@trace_agent generator (1 item)", time_gen(agent_gen, n, repeats)))
     rows.append(("plain call (no tracing)", time_sync(trivial, n, repeats)))
 
-    utp, ump = providers(sampled=False)
-    use(utp, ump)
-    rows.append(("@trace_agent sync, unsampled (metrics still recorded)", time_sync(agent_sync, n, repeats)))
-    use(tp, mp)
+    unsampled_rows: list[tuple[str, float]] = []
+
+    response = {"model": "gpt-4o-mini-2024-07-18", "usage": {"prompt_tokens": 1200, "completion_tokens": 300}}
+    llm_usage = ap.trace_llm(provider="openai", model="gpt-4o-mini")(lambda: response)
+    rows.append(("@trace_llm sync, tokens read from the response", time_sync(llm_usage, n, repeats)))
+
+    # opentelemetry-util-genai (the official GenAI helpers) on the same providers, for comparison.
+    try:
+        from opentelemetry.util.genai.handler import TelemetryHandler
+
+        handler = TelemetryHandler(tracer_provider=tp, meter_provider=mp)
+
+        def util_agent() -> None:
+            invocation = handler.invoke_local_agent(agent_name="planner")
+            trivial()
+            invocation.stop()
+
+        def util_inference() -> None:
+            invocation = handler.inference("openai", request_model="gpt-4o-mini")
+            trivial()
+            invocation.input_tokens = 1200
+            invocation.output_tokens = 300
+            invocation.stop()
+
+        rows.append(("util-genai invoke_local_agent + stop (comparison)", time_sync(util_agent, n, repeats)))
+        rows.append(("util-genai inference with tokens + stop (comparison)", time_sync(util_inference, n, repeats)))
+    except Exception as exc:  # the comparison rows are optional
+        print(f"(opentelemetry-util-genai comparison skipped: {exc!r})")
+
+    unsampled_rows: list[tuple[str, float]] = []
 
     try:
         from opentelemetry.util.genai.handler import TelemetryHandler
@@ -165,12 +191,6 @@ def main() -> None:
     except Exception as exc:  # the comparison row is optional
         print(f"(opentelemetry-util-genai comparison skipped: {exc!r})")
 
-    bare_us = rows[0][1]
-    floor_us = rows[1][1]
-    print(f"{'variant':62} {'µs/call':>8} {'× bare':>7} {'× floor':>8}")
-    for name, us in rows:
-        print(f"{name:62} {us:8.2f} {us / bare_us:7.2f} {us / floor_us:8.2f}")
-
     if args.rss_calls:
         gc.collect()
         before = rss_mb()
@@ -181,10 +201,28 @@ def main() -> None:
             agent_sync()
         gc.collect()
         after = rss_mb()
-        print(
+        rss_line = (
             f"RSS: {before:.1f} MB before, {mid:.1f} MB after {args.rss_calls // 10:,} calls, "
             f"{after:.1f} MB after {args.rss_calls:,} calls"
         )
+    else:
+        rss_line = ""
+
+    ap.shutdown()
+    configure(sample_ratio=0.0)
+    unsampled_rows.append(("@trace_agent sync, unsampled (metrics still recorded)", time_sync(agent_sync, n, repeats)))
+    unsampled_rows.append(("@trace_llm sync, unsampled", time_sync(llm_sync, n, repeats)))
+    rows.extend(unsampled_rows)
+    ap.shutdown()
+
+    bare_us = rows[0][1]
+    floor_us = rows[1][1]
+    print(f"{'variant':62} {'µs/call':>8} {'× bare':>7} {'× floor':>8}")
+    for name, us in rows:
+        print(f"{name:62} {us:8.2f} {us / bare_us:7.2f} {us / floor_us:8.2f}")
+
+    if rss_line:
+        print(rss_line)
 
     code = (
         "import time; t=time.perf_counter(); import otel_agentperf as ap; "
@@ -197,7 +235,6 @@ def main() -> None:
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
         times.append(float(out.stdout.strip().splitlines()[-1]))
     print(f"import + configure(OTLP traces and metrics): best {min(times):.0f} ms of 3 fresh processes")
-    tp.shutdown()
 
 
 if __name__ == "__main__":

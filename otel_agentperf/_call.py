@@ -20,7 +20,18 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from . import semconv as sc
 from ._content import bound_arguments, input_messages, output_messages, to_json
 from ._errors import log_internal_error
-from ._runtime import KIND_AGENT, KIND_LLM, KIND_TOOL, KIND_WORKFLOW, STATE, LabelTable
+from ._runtime import (
+    KIND_AGENT,
+    KIND_LLM,
+    KIND_TOOL,
+    KIND_WORKFLOW,
+    STATE,
+    TIME_TO_FIRST_CHUNK,
+    TOKEN_USAGE,
+    LabelTable,
+    Series,
+    SeriesCache,
+)
 from ._usage import Usage, extract_usage
 
 CALL_KEY = otel_context.create_key("agentperf.call")
@@ -35,6 +46,7 @@ _Context = otel_context.Context
 # that one new Context (not two copies via set_span_in_context + set_value) is built per call.
 _SPAN_KEY = next(iter(trace.set_span_in_context(trace.INVALID_SPAN, otel_context.Context())))
 _rollup_lock = threading.Lock()
+SeriesTuple = tuple[Series, Series | None, Series | None, Series | None]
 _MAX_NAME = 128
 
 
@@ -54,8 +66,8 @@ class Spec:
         "conversation_id",
         "signature",
         "_start_attrs",
-        "_labels",
-        "static_labels",
+        "_series",
+        "_static_series",
         "static_start",
         "agent_name",
     )
@@ -89,15 +101,13 @@ class Spec:
             self.span_kind = SpanKind.INTERNAL
             self.span_name = f"{operation} {self.name}" if self.name else operation
         self._start_attrs = LabelTable()
-        self._labels = LabelTable()
+        self._series = SeriesCache()
         self.agent_name = self.name if kind == KIND_AGENT else None
         self.static_start = (
             self.start_attrs(self.agent_name, request_model) if kind in (KIND_AGENT, KIND_WORKFLOW) else None
         )
-        # Agents and workflows have no per-call label: their success labels are built once, here.
-        self.static_labels = (
-            self._build_labels(None, request_model, None, None) if kind in (KIND_AGENT, KIND_WORKFLOW) else None
-        )
+        # Agents and workflows have no per-call label: their success series is resolved once.
+        self._static_series: SeriesTuple | None = None
 
     def start_attrs(self, agent: str | None, model: str | None) -> dict[str, Any]:
         key = (agent, model)
@@ -111,24 +121,43 @@ class Spec:
             self._start_attrs.put(key, attrs)  # a full table just means no caching
         return attrs
 
-    def labels(
+    def series(
         self, agent: str | None, model: str | None, response_model: str | None, error: str | None
-    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
-        """Metric attributes (duration, input tokens, output tokens), cached per distinct label set."""
-        if error is None and self.static_labels is not None:
-            return self.static_labels
+    ) -> SeriesTuple:
+        """The metric series (duration, input tokens, output tokens, time to first chunk) of a label set."""
+        cache = self._series
+        if cache.generation == STATE.generation:
+            if error is None and self._static_series is not None:
+                return self._static_series
         key = (agent, model, response_model, error)
-        found = self._labels._table.get(key)  # pyright: ignore[reportPrivateUsage]
+        found = cache.lookup(key)
         if found is not None:
             return found
-        built = self._build_labels(agent, model, response_model, error)
-        if not self._labels.put(key, built):
+        built = self._resolve(*self._build_labels(agent, model, response_model, error))
+        if not cache.put(key, built):
             # Cardinality guard: past the limit, names collapse to _OTHER; error.type stays exact.
             other = sc.OVERFLOW_LABEL
-            built = self._build_labels(
-                other if agent else None, other if model else None, other if response_model else None, error
+            built = self._resolve(
+                *self._build_labels(
+                    other if agent else None, other if model else None, other if response_model else None, error
+                )
             )
+        elif error is None and self.kind in (KIND_AGENT, KIND_WORKFLOW):
+            self._static_series = built
         return built
+
+    def _resolve(self, attrs: dict[str, Any], tokens_in: dict[str, Any], tokens_out: dict[str, Any]) -> SeriesTuple:
+        instruments = STATE.instruments
+        duration = instruments.series(self.kind, attrs)
+        if self.kind != KIND_LLM:
+            return duration, None, None, None
+        first_chunk = {k: v for k, v in attrs.items() if k != sc.ERROR_TYPE}
+        return (
+            duration,
+            instruments.series(TOKEN_USAGE, tokens_in),
+            instruments.series(TOKEN_USAGE, tokens_out),
+            instruments.series(TIME_TO_FIRST_CHUNK, first_chunk),
+        )
 
     def _build_labels(
         self, agent: str | None, model: str | None, response_model: str | None, error: str | None
@@ -244,7 +273,9 @@ class Call:
                 return
             if self.chunks == 1:
                 ttfc = max(_perf() - self.t0, 0.0)
-                STATE.instruments.time_to_first_chunk.record(ttfc, self._labels(None)[0])
+                first_chunk = self._series(None)[3]
+                if first_chunk is not None:
+                    first_chunk.record(ttfc)
                 self.span.set_attribute(sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, ttfc)
             if not self.explicit_usage:
                 usage = extract_usage(item)
@@ -314,10 +345,10 @@ class Call:
         except Exception:  # noqa: BLE001
             log_internal_error("detach")
 
-    def _labels(self, error: str | None) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    def _series(self, error: str | None) -> SeriesTuple:
         usage = self.usage
         response_model = usage.response_model if usage is not None else None
-        return self.spec.labels(self.agent_name, self.request_model, response_model, error)
+        return self.spec.series(self.agent_name, self.request_model, response_model, error)
 
     def _end(self, error: str | None) -> None:
         self.ended = True
@@ -325,17 +356,14 @@ class Call:
         span = self.span
         try:
             duration = _perf() - self.t0  # perf_counter is monotonic
-            spec = self.spec
             usage = self.usage
-            labels = spec.static_labels if error is None else None
-            if labels is None:
-                labels = self._labels(error)
+            series = self._series(error)
             # Recorded after the span's context is detached: with the default trace-based exemplar filter an
             # exemplar links to the enclosing span (same trace); offering one per call for the span itself
             # costs ~1.5 µs, a fifth of our whole budget.
-            STATE.instruments.durations[spec.kind].record(duration, labels[0])
+            series[0].record(duration)
             if usage is not None:  # only LLM calls hold usage (record_usage elsewhere goes to totals)
-                record_tokens(usage, labels[1], labels[2])
+                record_tokens(usage, series[1], series[2])
                 if span.is_recording():
                     span.set_attributes(usage_attributes(usage, with_meta=True))
             if self.totals is not None or self.chunks or usage is not None:
@@ -422,12 +450,11 @@ def usage_attributes(usage: Usage, *, with_meta: bool) -> dict[str, Any]:
     return attrs
 
 
-def record_tokens(usage: Usage, input_labels: dict[str, Any], output_labels: dict[str, Any]) -> None:
-    histogram = STATE.instruments.token_usage
-    if usage.input_tokens is not None:
-        histogram.record(usage.input_tokens, input_labels)
-    if usage.output_tokens is not None:
-        histogram.record(usage.output_tokens, output_labels)
+def record_tokens(usage: Usage, input_series: Series | None, output_series: Series | None) -> None:
+    if usage.input_tokens is not None and input_series is not None:
+        input_series.record(usage.input_tokens)
+    if usage.output_tokens is not None and output_series is not None:
+        output_series.record(usage.output_tokens)
 
 
 def current_call() -> Call | None:

@@ -12,11 +12,11 @@ from opentelemetry import trace
 from . import semconv as sc
 from ._call import CONVERSATION_KEY, Call, current_call, record_tokens, usage_attributes
 from ._errors import log_internal_error
-from ._runtime import KIND_LLM, LabelTable
+from ._runtime import KIND_LLM, STATE, TOKEN_USAGE, Series, SeriesCache
 from ._usage import Usage, extract_usage, token_count
 
 # Token-metric labels of usage recorded outside an LLM span, keyed by (op, provider, model, agent).
-_loose_labels = LabelTable(max_size=256)
+_loose_series = SeriesCache(max_size=256)
 
 
 def record_usage(
@@ -72,6 +72,14 @@ def record_response(response: Any, *, provider: str | None = None) -> None:
         log_internal_error("record_response")
 
 
+def _token_series(base: dict[str, Any]) -> tuple[Series, Series]:
+    instruments = STATE.instruments
+    return (
+        instruments.series(TOKEN_USAGE, {**base, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_INPUT}),
+        instruments.series(TOKEN_USAGE, {**base, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_OUTPUT}),
+    )
+
+
 def _apply(usage: Usage, provider: str | None, *, explicit: bool) -> None:
     call = current_call()
     if call is not None and call.spec.kind == KIND_LLM and not call.ended:
@@ -81,8 +89,8 @@ def _apply(usage: Usage, provider: str | None, *, explicit: bool) -> None:
     agent = call.agent_name if call is not None else None
     model = usage.response_model
     key = (provider, model, agent)
-    labels = _loose_labels.get(key)
-    if labels is None:
+    series = _loose_series.lookup(key)
+    if series is None:
         base: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: sc.OP_CHAT}
         if provider:
             base[sc.GEN_AI_PROVIDER_NAME] = provider
@@ -90,17 +98,10 @@ def _apply(usage: Usage, provider: str | None, *, explicit: bool) -> None:
             base[sc.GEN_AI_REQUEST_MODEL] = model
         if agent:
             base[sc.GEN_AI_AGENT_NAME] = agent
-        labels = (
-            {**base, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_INPUT},
-            {**base, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_OUTPUT},
-        )
-        if not _loose_labels.put(key, labels):
-            other = {sc.GEN_AI_OPERATION_NAME: sc.OP_CHAT, sc.GEN_AI_REQUEST_MODEL: sc.OVERFLOW_LABEL}
-            labels = (
-                {**other, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_INPUT},
-                {**other, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_OUTPUT},
-            )
-    record_tokens(usage, labels[0], labels[1])
+        series = _token_series(base)
+        if not _loose_series.put(key, series):  # cardinality guard
+            series = _token_series({sc.GEN_AI_OPERATION_NAME: sc.OP_CHAT, sc.GEN_AI_REQUEST_MODEL: sc.OVERFLOW_LABEL})
+    record_tokens(usage, series[0], series[1])
     if call is not None and not call.ended:
         call._absorb(usage)  # pyright: ignore[reportPrivateUsage]
         return

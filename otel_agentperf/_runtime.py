@@ -1,4 +1,4 @@
-"""The one piece of mutable global state: which tracer and instruments traced calls use.
+"""The one piece of mutable global state: which tracer and metric series traced calls use.
 
 Decorated functions read ``STATE`` on every call, so decorators applied before ``configure()`` start
 using the configured providers as soon as it runs. Until then ``STATE`` holds OpenTelemetry's global
@@ -8,62 +8,100 @@ proxies, which forward to whatever providers are set globally later (or do nothi
 from __future__ import annotations
 
 import threading
-from typing import Any
+from typing import Any, Protocol
 
 from opentelemetry import metrics, trace
 from opentelemetry.metrics import Histogram, Meter
 from opentelemetry.trace import Tracer
 
 from . import semconv as sc
+from ._aggregate import FastMetrics
 from ._version import VERSION
 
-# Index of the duration histogram of each span kind in ``Instruments.durations``.
+# Index of each histogram in ``Instruments.names``; the first four are the duration of each span kind.
 KIND_AGENT = 0
 KIND_TOOL = 1
 KIND_LLM = 2
 KIND_WORKFLOW = 3
+TOKEN_USAGE = 4
+TIME_TO_FIRST_CHUNK = 5
+
+HISTOGRAMS: tuple[tuple[str, str, str, tuple[float, ...]], ...] = (
+    (sc.INVOKE_AGENT_DURATION, sc.UNIT_SECONDS, "Duration of agent invocations", sc.AGENT_DURATION_BUCKETS),
+    (sc.EXECUTE_TOOL_DURATION, sc.UNIT_SECONDS, "Duration of tool executions", sc.DURATION_BUCKETS),
+    (sc.CLIENT_OPERATION_DURATION, sc.UNIT_SECONDS, "GenAI operation duration", sc.DURATION_BUCKETS),
+    (sc.WORKFLOW_DURATION, sc.UNIT_SECONDS, "Duration of workflows", sc.WORKFLOW_DURATION_BUCKETS),
+    (sc.CLIENT_TOKEN_USAGE, sc.UNIT_TOKENS, "Number of input and output tokens used", sc.TOKEN_BUCKETS),
+    (sc.CLIENT_TIME_TO_FIRST_CHUNK, sc.UNIT_SECONDS, "Time to the first chunk of a stream", sc.DURATION_BUCKETS),
+)
+
+
+class Series(Protocol):
+    """One label set of one histogram, resolved once and recorded into on every call."""
+
+    def record(self, value: float) -> None: ...
+
+
+class SdkSeries:
+    """A label set recorded through a regular OpenTelemetry histogram (for providers we did not build)."""
+
+    __slots__ = ("_histogram", "_attributes")
+
+    def __init__(self, histogram: Histogram, attributes: dict[str, Any]) -> None:
+        self._histogram = histogram
+        self._attributes = attributes
+
+    def record(self, value: float) -> None:
+        self._histogram.record(value, self._attributes)
 
 
 class Instruments:
-    """The histograms, created once per meter from constant names (an invalid name would raise)."""
+    """The histograms of one meter: fast cells when the provider is ours, SDK instruments otherwise."""
 
-    __slots__ = ("durations", "token_usage", "time_to_first_chunk")
+    __slots__ = ("_sdk", "_fast")
 
-    def __init__(self, meter: Meter) -> None:
-        def hist(name: str, unit: str, desc: str, buckets: tuple[float, ...]) -> Histogram:
-            return meter.create_histogram(
-                name, unit=unit, description=desc, explicit_bucket_boundaries_advisory=list(buckets)
+    def __init__(self, meter: Meter, fast: FastMetrics | None = None) -> None:
+        if fast is not None:
+            self._fast = tuple(fast.histogram(n, u, d, b) for n, u, d, b in HISTOGRAMS)
+            self._sdk: tuple[Histogram, ...] = ()
+        else:
+            self._fast = ()
+            # Created once per meter from constant names (an invalid name would raise).
+            self._sdk = tuple(
+                meter.create_histogram(n, unit=u, description=d, explicit_bucket_boundaries_advisory=list(b))
+                for n, u, d, b in HISTOGRAMS
             )
 
-        agent = hist(
-            sc.INVOKE_AGENT_DURATION, sc.UNIT_SECONDS, "Duration of agent invocations", sc.AGENT_DURATION_BUCKETS
-        )
-        tool = hist(sc.EXECUTE_TOOL_DURATION, sc.UNIT_SECONDS, "Duration of tool executions", sc.DURATION_BUCKETS)
-        llm = hist(sc.CLIENT_OPERATION_DURATION, sc.UNIT_SECONDS, "GenAI operation duration", sc.DURATION_BUCKETS)
-        workflow = hist(sc.WORKFLOW_DURATION, sc.UNIT_SECONDS, "Duration of workflows", sc.WORKFLOW_DURATION_BUCKETS)
-        self.durations: tuple[Histogram, Histogram, Histogram, Histogram] = (agent, tool, llm, workflow)
-        self.token_usage = hist(
-            sc.CLIENT_TOKEN_USAGE, sc.UNIT_TOKENS, "Number of input and output tokens used", sc.TOKEN_BUCKETS
-        )
-        self.time_to_first_chunk = hist(
-            sc.CLIENT_TIME_TO_FIRST_CHUNK, sc.UNIT_SECONDS, "Time to the first chunk of a stream", sc.DURATION_BUCKETS
-        )
+    @property
+    def fast(self) -> bool:
+        """Whether series are our own cells (True) or SDK instruments."""
+        return bool(self._fast)
+
+    def series(self, index: int, attributes: dict[str, Any]) -> Series:
+        if self._fast:
+            return self._fast[index].series(attributes)
+        return SdkSeries(self._sdk[index], attributes)
 
 
 class State:
-    """What the call path needs, swapped in place by ``configure()``."""
+    """What the call path needs, swapped in place by ``configure()``.
 
-    __slots__ = ("tracer", "instruments", "capture_content", "max_content_length", "configured")
+    ``generation`` changes with every swap so that series cached by traced operations are re-resolved.
+    """
+
+    __slots__ = ("tracer", "instruments", "capture_content", "max_content_length", "configured", "generation")
 
     def __init__(self) -> None:
         self.configured = False
         self.capture_content = False
         self.max_content_length = 8192
+        self.generation = 0
         self.use(trace.get_tracer(sc.SCOPE_NAME, VERSION), metrics.get_meter(sc.SCOPE_NAME, VERSION))
 
-    def use(self, tracer: Tracer, meter: Meter) -> None:
-        self.instruments = Instruments(meter)
+    def use(self, tracer: Tracer, meter: Meter, fast: FastMetrics | None = None) -> None:
+        self.instruments = Instruments(meter, fast)
         self.tracer = tracer
+        self.generation += 1
 
 
 STATE = State()
@@ -95,3 +133,24 @@ class LabelTable:
                 return False
             self._table[key] = value
             return True
+
+    def clear(self) -> None:
+        with self._lock:
+            self._table.clear()
+
+
+class SeriesCache(LabelTable):
+    """A ``LabelTable`` of resolved series, emptied whenever ``configure()`` swaps the instruments."""
+
+    __slots__ = ("generation",)
+
+    def __init__(self, max_size: int = 128) -> None:
+        super().__init__(max_size)
+        self.generation = STATE.generation
+
+    def lookup(self, key: Any) -> Any:
+        if self.generation != STATE.generation:
+            self.clear()
+            self.generation = STATE.generation
+            return None
+        return self._table.get(key)

@@ -22,9 +22,11 @@ from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import TracerProvider
 
 from . import semconv as sc
+from ._aggregate import FastMetrics, install
 from ._errors import AgentPerfConfigError, logger
 from ._runtime import STATE
 from ._version import VERSION
@@ -158,6 +160,8 @@ def configure(
 
         prometheus_server = None
         prometheus_url = None
+        fast: FastMetrics | None = None
+        no_metrics = False
         if meter_provider is None:
             existing_mp = metrics.get_meter_provider()
             if type(existing_mp).__name__ != "_ProxyMeterProvider" and metrics_exporter is None and not metric_readers:
@@ -180,12 +184,15 @@ def configure(
                     readers.append(PeriodicExportingMetricReader(metrics_exporter, export_interval_millis=interval))
                 meter_provider = SdkMeterProvider(resource=resource, metric_readers=readers)
                 owned = True
+                fast = install(readers, resource, InstrumentationScope(sc.SCOPE_NAME, VERSION))
+                no_metrics = not readers
 
         if set_global:
             _set_globals(tracer_provider, meter_provider)
         STATE.use(
             tracer_provider.get_tracer(sc.SCOPE_NAME, VERSION),
-            meter_provider.get_meter(sc.SCOPE_NAME, VERSION),
+            metrics.NoOpMeter(sc.SCOPE_NAME) if no_metrics else meter_provider.get_meter(sc.SCOPE_NAME, VERSION),
+            fast,
         )
         STATE.capture_content = _capture(capture_content)
         STATE.max_content_length = max_content_length

@@ -19,12 +19,15 @@ from typing import Any
 
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import HistogramDataPoint, InMemoryMetricReader, Metric
+from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import Sampler
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from . import semconv as sc
+from ._aggregate import install
 from ._runtime import STATE
 from ._version import VERSION
 
@@ -32,7 +35,13 @@ from ._version import VERSION
 class Capture:
     """In-memory spans and metrics of everything traced while it is active."""
 
-    def __init__(self, *, sampler: Sampler | None = None, span_processors: Sequence[SpanProcessor] = ()) -> None:
+    def __init__(
+        self,
+        *,
+        sampler: Sampler | None = None,
+        span_processors: Sequence[SpanProcessor] = (),
+        fast_metrics: bool = True,
+    ) -> None:
         self.exporter = InMemorySpanExporter()
         self.reader = InMemoryMetricReader()
         self.tracer_provider = TracerProvider(sampler=sampler) if sampler is not None else TracerProvider()
@@ -40,6 +49,9 @@ class Capture:
         for processor in span_processors:
             self.tracer_provider.add_span_processor(processor)
         self.meter_provider = MeterProvider(metric_readers=[self.reader])
+        scope = InstrumentationScope(sc.SCOPE_NAME, VERSION)
+        # The same aggregation path configure() uses for providers it builds (or the SDK's, to compare).
+        self._fast = install([self.reader], Resource.create({}), scope) if fast_metrics else None
         self._saved: tuple[Any, Any, bool, int] | None = None
 
     def __enter__(self) -> Capture:
@@ -47,6 +59,7 @@ class Capture:
         STATE.use(
             self.tracer_provider.get_tracer(sc.SCOPE_NAME, VERSION),
             self.meter_provider.get_meter(sc.SCOPE_NAME, VERSION),
+            self._fast,
         )
         return self
 
@@ -55,6 +68,7 @@ class Capture:
     ) -> None:
         if self._saved is not None:
             STATE.tracer, STATE.instruments, STATE.capture_content, STATE.max_content_length = self._saved
+            STATE.generation += 1
         self.tracer_provider.shutdown()
 
     # --- spans ---------------------------------------------------------------------------------------
@@ -109,6 +123,8 @@ def _matches(attributes: Mapping[str, Any], where: Mapping[str, Any]) -> bool:
     return all(attributes.get(k) == v for k, v in where.items())
 
 
-def capture(*, sampler: Sampler | None = None, span_processors: Sequence[SpanProcessor] = ()) -> Capture:
+def capture(
+    *, sampler: Sampler | None = None, span_processors: Sequence[SpanProcessor] = (), fast_metrics: bool = True
+) -> Capture:
     """A context manager that routes all traced calls to in-memory exporters while active."""
-    return Capture(sampler=sampler, span_processors=span_processors)
+    return Capture(sampler=sampler, span_processors=span_processors, fast_metrics=fast_metrics)
