@@ -15,7 +15,18 @@ from __future__ import annotations
 from . import semconv
 from ._api import Traced, llm_call, trace_agent, trace_llm, trace_tool, trace_workflow
 from ._errors import AgentPerfConfigError
-from ._record import conversation, current_conversation, record_response, record_usage
+from ._ledger import Budget, BudgetAlert, ConversationCost
+from ._processor import AgentPerfSpanProcessor
+from ._record import (
+    budget_status,
+    conversation,
+    conversation_cost,
+    current_conversation,
+    record_cost,
+    record_response,
+    record_usage,
+    top_conversations,
+)
 from ._setup import Setup, configure, shutdown
 from ._version import VERSION
 
@@ -23,13 +34,20 @@ __version__ = VERSION
 
 __all__ = [
     "AgentPerfConfigError",
+    "AgentPerfSpanProcessor",
+    "Budget",
+    "BudgetAlert",
+    "ConversationCost",
     "Setup",
     "Traced",
     "__version__",
+    "budget_status",
     "configure",
     "conversation",
+    "conversation_cost",
     "current_conversation",
     "llm_call",
+    "record_cost",
     "record_response",
     "record_usage",
     "semconv",
@@ -37,5 +55,6 @@ __all__ = [
     "trace_agent",
     "trace_llm",
     "trace_tool",
+    "top_conversations",
     "trace_workflow",
 ]

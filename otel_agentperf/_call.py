@@ -19,8 +19,9 @@ from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
 from . import semconv as sc
 from ._content import bound_arguments, input_messages, output_messages, to_json
-from ._errors import log_internal_error
+from ._errors import log_internal_error, warn_once
 from ._runtime import (
+    COST,
     KIND_AGENT,
     KIND_LLM,
     KIND_TOOL,
@@ -46,7 +47,8 @@ _Context = otel_context.Context
 # that one new Context (not two copies via set_span_in_context + set_value) is built per call.
 _SPAN_KEY = next(iter(trace.set_span_in_context(trace.INVALID_SPAN, otel_context.Context())))
 _rollup_lock = threading.Lock()
-SeriesTuple = tuple[Series, Series | None, Series | None, Series | None]
+SeriesTuple = tuple[Series, Series | None, Series | None, Series | None, Series | None]
+"""Duration, input tokens, output tokens, time to first chunk, cost (the last four for LLM calls only)."""
 _MAX_NAME = 128
 
 
@@ -150,13 +152,14 @@ class Spec:
         instruments = STATE.instruments
         duration = instruments.series(self.kind, attrs)
         if self.kind != KIND_LLM:
-            return duration, None, None, None
+            return duration, None, None, None, None
         first_chunk = {k: v for k, v in attrs.items() if k != sc.ERROR_TYPE}
         return (
             duration,
             instruments.series(TOKEN_USAGE, tokens_in),
             instruments.series(TOKEN_USAGE, tokens_out),
             instruments.series(TIME_TO_FIRST_CHUNK, first_chunk),
+            instruments.series(COST, attrs),
         )
 
     def _build_labels(
@@ -204,10 +207,13 @@ class Call:
         "totals",
         "chunks",
         "ended",
+        "conversation",
+        "cost",
     )
 
     def __init__(self, spec: Spec, args: tuple[Any, ...], kwargs: dict[str, Any], attach: bool = True) -> None:
         self.token: object | None = None
+        self.cost = 0.0  # USD under this call (own LLM cost, children's totals, record_cost)
         self.usage: Usage | None = None
         self.totals: Usage | None = None
         self.explicit_usage = False
@@ -233,6 +239,7 @@ class Call:
             self.request_model = model
             attrs = spec.start_attrs(agent, model)
         conversation: Any = ctx.get(CONVERSATION_KEY) or spec.conversation_id
+        self.conversation: str | None = conversation
         if conversation:
             attrs = {**attrs, sc.GEN_AI_CONVERSATION_ID: conversation}
         span = STATE.tracer.start_span(
@@ -364,9 +371,22 @@ class Call:
             series[0].record(duration)
             if usage is not None:  # only LLM calls hold usage (record_usage elsewhere goes to totals)
                 record_tokens(usage, series[1], series[2])
+                attrs = usage_attributes(usage, with_meta=True)
+                # No token counts and no reported cost: the price is unknown, not zero.
+                priced = (
+                    price(usage, self.spec.provider, self.request_model, series[4])
+                    if usage.has_tokens() or usage.provider_cost is not None
+                    else None
+                )
+                if priced is not None:
+                    self.cost += priced[0]
+                    attrs.update(cost_attributes(*priced))
+                    spend(
+                        priced[0], self.agent_name, usage.response_model or self.request_model, self.conversation, usage
+                    )
                 if span.is_recording():
-                    span.set_attributes(usage_attributes(usage, with_meta=True))
-            if self.totals is not None or self.chunks or usage is not None:
+                    span.set_attributes(attrs)
+            if self.totals is not None or self.chunks or usage is not None or self.cost:
                 self._end_rollup(span, usage)
         except Exception:  # noqa: BLE001
             log_internal_error("end")
@@ -378,8 +398,11 @@ class Call:
     def _end_rollup(self, span: Span, usage: Usage | None) -> None:
         totals = self.totals
         recording = span.is_recording()
-        if totals is not None and self.spec.kind in (KIND_AGENT, KIND_WORKFLOW) and recording:
-            span.set_attributes(usage_attributes(totals, with_meta=False))
+        if self.spec.kind in (KIND_AGENT, KIND_WORKFLOW) and recording:
+            if totals is not None:
+                span.set_attributes(usage_attributes(totals, with_meta=False))
+            if self.cost:
+                span.set_attribute(sc.AGENTPERF_COST_TOTAL, self.cost)
         if self.chunks and recording:
             span.set_attribute(sc.AGENTPERF_STREAM_CHUNKS, self.chunks)
         parent = self.parent
@@ -388,6 +411,12 @@ class Call:
                 parent._absorb(usage)
             if totals is not None:
                 parent._absorb(totals)
+            if self.cost:
+                parent.absorb_cost(self.cost)
+
+    def absorb_cost(self, usd: float) -> None:
+        with _rollup_lock:
+            self.cost += usd
 
     def _absorb(self, usage: Usage) -> None:
         with _rollup_lock:  # children may end concurrently in a thread pool
@@ -455,6 +484,68 @@ def record_tokens(usage: Usage, input_series: Series | None, output_series: Seri
         input_series.record(usage.input_tokens)
     if usage.output_tokens is not None and output_series is not None:
         output_series.record(usage.output_tokens)
+
+
+def price(
+    usage: Usage, provider: str | None, request_model: str | None, series: Series | None
+) -> tuple[float, str] | None:
+    """(USD, source) of one inference, recorded into the cost histogram; ``None`` when unknown.
+
+    A provider-reported cost wins; else the response model (most specific), else the requested model.
+    """
+    if usage.provider_cost is not None:
+        usd, source = usage.provider_cost, sc.COST_SOURCE_PROVIDER
+    else:
+        book = STATE.prices
+        model = usage.response_model or request_model
+        prices = book.lookup(provider, model) if model else None
+        if prices is None and request_model and model != request_model:
+            prices = book.lookup(provider, request_model)
+        if prices is None:
+            unpriced(provider, model)
+            return None
+        usd, source = prices.cost(usage), sc.COST_SOURCE_LOCAL
+    if series is not None:
+        series.record(usd)
+    return usd, source
+
+
+def unpriced(provider: str | None, model: str | None) -> None:
+    name = model or "(none)"
+    STATE.instruments.unpriced_calls.add(
+        1, {sc.GEN_AI_PROVIDER_NAME: provider or "", sc.GEN_AI_REQUEST_MODEL: name[:_MAX_NAME]}
+    )
+    if model is None:  # nothing to look up: counted, but there is no model to warn about
+        return
+    warn_once(
+        f"unpriced:{provider}:{name}",
+        "otel_agentperf: no price known for model %r (provider %r): its calls get no cost; "
+        "add one with configure(prices={%r: {'input': ..., 'output': ...}})",
+        name,
+        provider,
+        name,
+    )
+
+
+def cost_attributes(usd: float, source: str) -> dict[str, Any]:
+    return {sc.GEN_AI_USAGE_COST_AMOUNT: usd, sc.GEN_AI_USAGE_COST_CURRENCY: "USD", sc.GEN_AI_USAGE_COST_SOURCE: source}
+
+
+def spend(usd: float, agent: str | None, model: str | None, conversation: str | None, usage: Usage | None) -> None:
+    """Account ``usd`` to the conversation ledger and the budget."""
+    if conversation:
+        STATE.ledger.add(
+            conversation,
+            usd,
+            agent=agent,
+            model=model,
+            input_tokens=(usage.input_tokens or 0) if usage else 0,
+            output_tokens=(usage.output_tokens or 0) if usage else 0,
+            priced_call=usage is not None,
+        )
+    budget = STATE.budget
+    if budget is not None:
+        budget.add(usd, agent)
 
 
 def current_call() -> Call | None:

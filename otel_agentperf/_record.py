@@ -3,16 +3,27 @@
 from __future__ import annotations
 
 import contextvars
+import math
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from . import semconv as sc
-from ._call import CONVERSATION_KEY, Call, current_call, record_tokens, usage_attributes
-from ._errors import log_internal_error
-from ._runtime import KIND_LLM, STATE, TOKEN_USAGE, Series, SeriesCache
+from ._call import (
+    CONVERSATION_KEY,
+    Call,
+    cost_attributes,
+    current_call,
+    price,
+    record_tokens,
+    spend,
+    usage_attributes,
+)
+from ._errors import log_internal_error, warn_once
+from ._ledger import ConversationCost
+from ._runtime import COST, KIND_LLM, STATE, TOKEN_USAGE, Series, SeriesCache
 from ._usage import Usage, extract_usage, token_count
 
 # Token-metric labels of usage recorded outside an LLM span, keyed by (op, provider, model, agent).
@@ -72,11 +83,12 @@ def record_response(response: Any, *, provider: str | None = None) -> None:
         log_internal_error("record_response")
 
 
-def _token_series(base: dict[str, Any]) -> tuple[Series, Series]:
+def _token_series(base: dict[str, Any]) -> tuple[Series, Series, Series]:
     instruments = STATE.instruments
     return (
         instruments.series(TOKEN_USAGE, {**base, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_INPUT}),
         instruments.series(TOKEN_USAGE, {**base, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_OUTPUT}),
+        instruments.series(COST, base),
     )
 
 
@@ -102,12 +114,57 @@ def _apply(usage: Usage, provider: str | None, *, explicit: bool) -> None:
         if not _loose_series.put(key, series):  # cardinality guard
             series = _token_series({sc.GEN_AI_OPERATION_NAME: sc.OP_CHAT, sc.GEN_AI_REQUEST_MODEL: sc.OVERFLOW_LABEL})
     record_tokens(usage, series[0], series[1])
+    priced = price(usage, provider, model, series[2]) if usage.has_tokens() or usage.provider_cost is not None else None
+    if priced is not None:
+        conv = call.conversation if call is not None else current_conversation()
+        spend(priced[0], agent, model, conv, usage)
     if call is not None and not call.ended:
         call._absorb(usage)  # pyright: ignore[reportPrivateUsage]
+        if priced is not None:
+            call.absorb_cost(priced[0])
         return
     span = trace.get_current_span()
     if span.is_recording():
-        span.set_attributes(usage_attributes(usage, with_meta=False))
+        attrs = usage_attributes(usage, with_meta=False)
+        if priced is not None:
+            attrs.update(cost_attributes(*priced))
+        span.set_attributes(attrs)
+
+
+def record_cost(usd: float, *, kind: str = "other") -> None:
+    """Record a non-token cost (paid tool API, browser minutes…) in USD inside the current span.
+
+    It counts in the enclosing agent's and workflow's ``agentperf.cost.total``, the conversation's cost,
+    the budget, and the ``agentperf.cost.other`` counter (labels: kind, agent).
+
+    Example::
+
+        @ap.trace_tool("browser")
+        def browse(url: str) -> str:
+            page, minutes = remote_browser.open(url)
+            ap.record_cost(minutes * 0.01, kind="browser_minutes")
+            return page
+    """
+    try:
+        amount = cast(object, usd)  # validated at run time whatever the annotation says
+        if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not math.isfinite(amount) or amount < 0:
+            warn_once("record_cost:bad", "otel_agentperf: record_cost() ignores invalid amount %.40r", usd)
+            return
+        kind = str(kind)[:64] or "other"
+        call = current_call()
+        agent = call.agent_name if call is not None else None
+        labels: dict[str, Any] = {sc.AGENTPERF_COST_KIND: kind}
+        if agent:
+            labels[sc.GEN_AI_AGENT_NAME] = agent
+        STATE.instruments.other_cost.add(float(usd), labels)
+        span = trace.get_current_span()
+        if span.is_recording():
+            span.add_event("agentperf.cost", {sc.AGENTPERF_COST_KIND: kind, sc.GEN_AI_USAGE_COST_AMOUNT: float(usd)})
+        if call is not None and not call.ended:
+            call.absorb_cost(float(usd))
+        spend(float(usd), agent, None, call.conversation if call is not None else current_conversation(), None)
+    except Exception:  # noqa: BLE001
+        log_internal_error("record_cost")
 
 
 class conversation:
@@ -159,6 +216,29 @@ def current_conversation() -> str | None:
     """The conversation id set by the innermost ``conversation(...)``, if any."""
     value = otel_context.get_value(CONVERSATION_KEY)
     return value if isinstance(value, str) else None
+
+
+def conversation_cost(conversation_id: str) -> ConversationCost | None:
+    """Cost so far of one conversation (by agent and model, with its A–D rating); ``None`` if unknown.
+
+    Example::
+
+        with ap.conversation("c-42"):
+            await support_agent(message)
+        print(ap.conversation_cost("c-42"))
+    """
+    return STATE.ledger.get(str(conversation_id))
+
+
+def top_conversations(n: int = 10) -> list[ConversationCost]:
+    """The ``n`` most expensive conversations still in the in-process ledger."""
+    return STATE.ledger.top(n)
+
+
+def budget_status() -> dict[str, float]:
+    """USD spent over the sliding hour and day (and per budgeted agent); empty without a budget."""
+    budget = STATE.budget
+    return budget.status() if budget is not None else {}
 
 
 __all__ = ["Call", "conversation", "current_conversation", "record_response", "record_usage"]

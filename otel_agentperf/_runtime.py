@@ -16,6 +16,8 @@ from opentelemetry.trace import Tracer
 
 from . import semconv as sc
 from ._aggregate import FastMetrics
+from ._ledger import BudgetTracker, ConversationLedger
+from ._pricing import PriceBook
 from ._version import VERSION
 
 # Index of each histogram in ``Instruments.names``; the first four are the duration of each span kind.
@@ -25,6 +27,7 @@ KIND_LLM = 2
 KIND_WORKFLOW = 3
 TOKEN_USAGE = 4
 TIME_TO_FIRST_CHUNK = 5
+COST = 6
 
 HISTOGRAMS: tuple[tuple[str, str, str, tuple[float, ...]], ...] = (
     (sc.INVOKE_AGENT_DURATION, sc.UNIT_SECONDS, "Duration of agent invocations", sc.AGENT_DURATION_BUCKETS),
@@ -33,6 +36,7 @@ HISTOGRAMS: tuple[tuple[str, str, str, tuple[float, ...]], ...] = (
     (sc.WORKFLOW_DURATION, sc.UNIT_SECONDS, "Duration of workflows", sc.WORKFLOW_DURATION_BUCKETS),
     (sc.CLIENT_TOKEN_USAGE, sc.UNIT_TOKENS, "Number of input and output tokens used", sc.TOKEN_BUCKETS),
     (sc.CLIENT_TIME_TO_FIRST_CHUNK, sc.UNIT_SECONDS, "Time to the first chunk of a stream", sc.DURATION_BUCKETS),
+    (sc.CLIENT_OPERATION_COST, sc.UNIT_USD, "Cost of GenAI operations in USD", sc.COST_BUCKETS),
 )
 
 
@@ -58,9 +62,16 @@ class SdkSeries:
 class Instruments:
     """The histograms of one meter: fast cells when the provider is ours, SDK instruments otherwise."""
 
-    __slots__ = ("_sdk", "_fast")
+    __slots__ = ("_sdk", "_fast", "unpriced_calls", "other_cost")
 
     def __init__(self, meter: Meter, fast: FastMetrics | None = None) -> None:
+        # Rare events (unpriced calls, non-token costs): plain SDK counters are cheap enough.
+        self.unpriced_calls = meter.create_counter(
+            sc.UNPRICED_CALLS, unit=sc.UNIT_CALLS, description="LLM calls whose model has no known price"
+        )
+        self.other_cost = meter.create_counter(
+            sc.OTHER_COST, unit=sc.UNIT_USD, description="Non-token costs recorded with record_cost, in USD"
+        )
         if fast is not None:
             self._fast = tuple(fast.histogram(n, u, d, b) for n, u, d, b in HISTOGRAMS)
             self._sdk: tuple[Histogram, ...] = ()
@@ -89,9 +100,22 @@ class State:
     ``generation`` changes with every swap so that series cached by traced operations are re-resolved.
     """
 
-    __slots__ = ("tracer", "instruments", "capture_content", "max_content_length", "configured", "generation")
+    __slots__ = (
+        "tracer",
+        "instruments",
+        "capture_content",
+        "max_content_length",
+        "configured",
+        "generation",
+        "prices",
+        "ledger",
+        "budget",
+    )
 
     def __init__(self) -> None:
+        self.prices = PriceBook()
+        self.ledger = ConversationLedger()
+        self.budget: BudgetTracker | None = None
         self.configured = False
         self.capture_content = False
         self.max_content_length = 8192

@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 import threading
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 from opentelemetry import metrics, trace
 from opentelemetry.metrics import MeterProvider
@@ -28,6 +28,9 @@ from opentelemetry.trace import TracerProvider
 from . import semconv as sc
 from ._aggregate import FastMetrics, install
 from ._errors import AgentPerfConfigError, logger
+from ._ledger import Budget, BudgetTracker, ConversationLedger
+from ._pricing import PriceBook, warm_up
+from ._processor import AgentPerfSpanProcessor
 from ._runtime import STATE
 from ._version import VERSION
 
@@ -105,6 +108,12 @@ def configure(
     metric_export_interval_ms: int | None = None,
     capture_content: bool | None = None,
     max_content_length: int = 8192,
+    prices: Mapping[str, Mapping[str, float]] | None = None,
+    model_aliases: Mapping[str, str] | None = None,
+    budget: Budget | None = None,
+    cost_rating_thresholds: Sequence[float] = (0.01, 0.05, 0.25),
+    max_conversations: int = 10_000,
+    price_foreign_spans: bool = True,
     propagate_context_to_threads: bool = True,
     set_global: bool = True,
 ) -> Setup:
@@ -115,6 +124,12 @@ def configure(
     ``prometheus_port`` serves a scrape endpoint instead (127.0.0.1:9464 by default). Pass your own
     ``tracer_provider``/``meter_provider`` to use them; with SDK providers already set globally and none
     passed, those are used as they are. A second call warns and returns the first setup.
+
+    Cost: ``prices`` adds or overrides prices in USD per million tokens (``{"my-finetune": {"input": 0.5,
+    "output": 1.5, "cache_read": 0.05}}``; also a TOML/YAML file named by ``AGENTPERF_PRICES_FILE``);
+    ``model_aliases`` maps deployment names to models (``{"prod-gpt4o": "gpt-4o"}``); ``budget`` calls you
+    back when spend crosses a limit; ``price_foreign_spans`` adds ``AgentPerfSpanProcessor`` so inference
+    spans of other GenAI instrumentations get priced too.
 
     Example::
 
@@ -134,6 +149,14 @@ def configure(
             raise AgentPerfConfigError(f"sample_ratio must be within [0, 1], got {sample_ratio!r}")
         if max_content_length < 16:
             raise AgentPerfConfigError(f"max_content_length must be at least 16, got {max_content_length!r}")
+        given_budget = cast(object, budget)
+        if given_budget is not None and not isinstance(given_budget, Budget):
+            raise AgentPerfConfigError(f"budget must be an otel_agentperf.Budget, got {type(budget).__name__}")
+        try:
+            price_book = PriceBook(prices, model_aliases)
+            ledger = ConversationLedger(max_conversations, cost_rating_thresholds)
+        except ValueError as exc:
+            raise AgentPerfConfigError(str(exc)) from exc
         resource = Resource.create(
             {**(resource_attributes or {}), **({"service.name": service_name} if service_name else {})}
         )
@@ -152,7 +175,10 @@ def configure(
                     sdk_tp.add_span_processor(processor(exporter))
                 tracer_provider = sdk_tp
                 owned = True
-        for processor in span_processors:
+        extra_processors = list(span_processors)
+        if price_foreign_spans and hasattr(tracer_provider, "add_span_processor"):
+            extra_processors.append(AgentPerfSpanProcessor())
+        for processor in extra_processors:
             add = getattr(tracer_provider, "add_span_processor", None)
             if add is None:
                 raise AgentPerfConfigError("span_processors need an SDK TracerProvider")
@@ -196,6 +222,11 @@ def configure(
         )
         STATE.capture_content = _capture(capture_content)
         STATE.max_content_length = max_content_length
+        STATE.prices = price_book
+        STATE.ledger = ledger
+        STATE.budget = BudgetTracker(budget) if budget is not None else None
+        # Load the bundled price data off the call path (no network: the data ships in the package).
+        threading.Thread(target=warm_up, name="agentperf-prices-warmup", daemon=True).start()
         STATE.configured = True
         if propagate_context_to_threads:
             _patch_thread_pools()

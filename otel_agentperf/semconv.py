@@ -62,6 +62,19 @@ GEN_AI_TOKEN_TYPE: Final = "gen_ai.token.type"
 ERROR_TYPE: Final = "error.type"
 """Exception class name on failure (``_OTHER`` when unknown)."""
 
+GEN_AI_USAGE_COST_AMOUNT: Final = "gen_ai.usage.cost.amount"
+"""Cost of one inference in ``gen_ai.usage.cost.currency`` (semconv PR #443, open): on inference spans only."""
+GEN_AI_USAGE_COST_CURRENCY: Final = "gen_ai.usage.cost.currency"
+"""ISO 4217 currency of the cost; always ``USD`` here."""
+GEN_AI_USAGE_COST_SOURCE: Final = "gen_ai.usage.cost.source"
+"""``provider`` (the response carried the billed cost) or ``local`` (computed from token prices)."""
+COST_SOURCE_PROVIDER: Final = "provider"
+COST_SOURCE_LOCAL: Final = "local"
+AGENTPERF_COST_TOTAL: Final = "agentperf.cost.total"
+"""USD spent under an agent or workflow span (its LLM calls and ``record_cost``): a total, so backends can
+sort agents by cost without summing inference spans twice."""
+AGENTPERF_COST_KIND: Final = "agentperf.cost.kind"
+"""Kind of a non-token cost recorded with ``record_cost`` (e.g. ``browser_minutes``)."""
 AGENTPERF_STREAM_CLOSED_EARLY: Final = "agentperf.stream.closed_early"
 """True when a traced generator or stream was closed before it was exhausted."""
 AGENTPERF_STREAM_CHUNKS: Final = "agentperf.stream.chunks"
@@ -78,7 +91,17 @@ INVOKE_AGENT_DURATION: Final = "gen_ai.invoke_agent.duration"
 EXECUTE_TOOL_DURATION: Final = "gen_ai.execute_tool.duration"
 WORKFLOW_DURATION: Final = "gen_ai.workflow.duration"
 
+CLIENT_OPERATION_COST: Final = "gen_ai.client.operation.cost"
+"""Histogram of the USD cost of each inference (semconv PR #443 proposal); labelled like the duration."""
+UNPRICED_CALLS: Final = "agentperf.cost.unpriced_calls"
+"""Counter of inferences whose model has no known price (labels: provider, model)."""
+OTHER_COST: Final = "agentperf.cost.other"
+"""Counter of non-token USD recorded with ``record_cost`` (labels: kind, agent)."""
+
 UNIT_SECONDS: Final = "s"
+UNIT_USD: Final = "{USD}"
+"""Curly-braced so Prometheus names get no unit suffix: ``gen_ai_client_operation_cost_bucket``."""
+UNIT_CALLS: Final = "{call}"
 UNIT_TOKENS: Final = "{token}"
 
 DURATION_BUCKETS: Final = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
@@ -89,6 +112,10 @@ TOKEN_BUCKETS: Final = (
 """Advisory buckets of ``gen_ai.client.token.usage``."""
 AGENT_DURATION_BUCKETS: Final = (0.1, 0.2, 0.4, 0.8, 1.6, 3.2, 6.4, 12.8, 25.6, 51.2, 102.4, 204.8, 409.6)
 """Advisory buckets of ``gen_ai.invoke_agent.duration``."""
+COST_BUCKETS: Final = (
+    0.00001, 0.00003, 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0,
+)  # fmt: skip
+"""Sub-cent USD boundaries: a typical call costs between $0.00001 and $0.1."""
 WORKFLOW_DURATION_BUCKETS: Final = (1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200)
 """Advisory buckets of ``gen_ai.workflow.duration``."""
 
@@ -104,6 +131,7 @@ METRIC_LABELS: Final = frozenset(
         GEN_AI_TOOL_TYPE,
         GEN_AI_WORKFLOW_NAME,
         ERROR_TYPE,
+        AGENTPERF_COST_KIND,
     }
 )
 """The only attribute keys that ever appear on our metrics (all low-cardinality)."""
@@ -115,8 +143,12 @@ PROMETHEUS_NAMES: Final = {
     INVOKE_AGENT_DURATION: "gen_ai_invoke_agent_duration_seconds",
     EXECUTE_TOOL_DURATION: "gen_ai_execute_tool_duration_seconds",
     WORKFLOW_DURATION: "gen_ai_workflow_duration_seconds",
+    CLIENT_OPERATION_COST: "gen_ai_client_operation_cost",
+    UNPRICED_CALLS: "agentperf_cost_unpriced_calls_total",
+    OTHER_COST: "agentperf_cost_other_total",
 }
-"""How each metric is named once exported to Prometheus (histograms add ``_bucket``/``_sum``/``_count``)."""
+"""How each metric is named once exported to Prometheus (histograms add ``_bucket``/``_sum``/``_count``;
+counters already carry ``_total``)."""
 
 OVERFLOW_LABEL: Final = "_OTHER"
 """Label value used once a per-metric label table is full (cardinality guard)."""

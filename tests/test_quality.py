@@ -27,13 +27,20 @@ def test_exported_members() -> None:
     assert sorted(ap.__all__) == sorted(
         [
             "AgentPerfConfigError",
+            "AgentPerfSpanProcessor",
+            "Budget",
+            "BudgetAlert",
+            "ConversationCost",
             "Setup",
             "Traced",
             "__version__",
+            "budget_status",
             "configure",
             "conversation",
+            "conversation_cost",
             "current_conversation",
             "llm_call",
+            "record_cost",
             "record_response",
             "record_usage",
             "semconv",
@@ -41,6 +48,7 @@ def test_exported_members() -> None:
             "trace_agent",
             "trace_llm",
             "trace_tool",
+            "top_conversations",
             "trace_workflow",
         ]
     )

@@ -34,7 +34,13 @@ REFERENCE = {
         "s",
         [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92],
     ),
+    # Proposed in semconv PR #443 (open); unit {USD} so Prometheus adds no suffix; sub-cent buckets.
+    "gen_ai.client.operation.cost": (
+        "{USD}",
+        [0.00001, 0.00003, 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10],
+    ),
 }
+COUNTERS = {"agentperf.cost.unpriced_calls": "{call}", "agentperf.cost.other": "{USD}"}
 OTEL_NAME = re.compile(r"^[a-zA-Z][-_./a-zA-Z0-9]{0,254}$")
 PROM_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 
@@ -57,14 +63,22 @@ def workload() -> None:
         search()
         list(stream())
 
+    @ap.trace_llm(provider="acme", model="acme-unknown-1")
+    def unknown() -> dict[str, object]:
+        return {"usage": {"prompt_tokens": 3, "completion_tokens": 4}}
+
     with ap.trace_workflow("flow"):
         plan()
+        unknown()
+        ap.record_cost(0.002, kind="browser_minutes")
 
 
 def test_names_units_and_buckets(cap: Capture) -> None:
     workload()
     metrics = cap.metrics()
-    assert set(metrics) == set(REFERENCE)
+    assert set(metrics) == set(REFERENCE) | set(COUNTERS)
+    for name, unit in COUNTERS.items():
+        assert metrics[name].unit == unit
     for name, (unit, buckets) in REFERENCE.items():
         metric = metrics[name]
         assert metric.unit == unit, name
@@ -104,6 +118,9 @@ def test_prometheus_names_as_exported() -> None:
         STATE.tracer, STATE.instruments = saved
         provider.shutdown()
     for prom in sc.PROMETHEUS_NAMES.values():
+        if prom.endswith("_total"):
+            assert f"{prom}{{" in text, prom
+            continue
         assert f"{prom}_bucket{{" in text, prom
         assert f"{prom}_count{{" in text and f"{prom}_sum{{" in text, prom
     assert 'gen_ai_token_type="input"' in text

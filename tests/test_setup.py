@@ -178,33 +178,44 @@ def test_works_without_configure_and_without_sdk_providers() -> None:
 
 
 def test_sampling_does_not_change_metrics() -> None:
+    """At a 10% trace sampling ratio, call counts, tokens and cost metrics still cover every call."""
     out = run_py(
         """
-        from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+        import random
+        from opentelemetry.sdk.metrics.export import InMemoryMetricReader, HistogramDataPoint
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
         import otel_agentperf as ap
 
-        reader = InMemoryMetricReader()
-        ap.configure(traces_exporter="none", metrics_exporter="none", metric_readers=[reader], sample_ratio=0.1)
+        reader, spans = InMemoryMetricReader(), InMemorySpanExporter()
+        ap.configure(traces_exporter=spans, metrics_exporter="none", metric_readers=[reader], sample_ratio=0.1)
+        rng = random.Random(5)
 
-        @ap.trace_llm(provider="openai", model="m")
-        def ask():
-            return {"usage": {"prompt_tokens": 3, "completion_tokens": 2}}
+        @ap.trace_llm(provider="openai", model="gpt-4o-mini")
+        def ask(i, o):
+            return {"usage": {"prompt_tokens": i, "completion_tokens": o}}
 
+        expected_usd = tokens_in = 0
         for _ in range(1000):
-            ask()
-        data = reader.get_metrics_data()
+            i, o = rng.randint(1, 5000), rng.randint(1, 800)
+            ask(i, o)
+            tokens_in += i
+            expected_usd += i * 0.15 / 1e6 + o * 0.60 / 1e6  # gpt-4o-mini: $0.15 / $0.60 per Mtok
+        ap.shutdown()
         sums = {}
-        for rm in data.resource_metrics:
+        for rm in reader.get_metrics_data().resource_metrics:
             for sm in rm.scope_metrics:
                 for m in sm.metrics:
                     for p in m.data.data_points:
-                        key = (m.name, p.attributes.get("gen_ai.token.type"))
-                        sums[key] = (p.count, p.sum)
-        print(sums[("gen_ai.client.operation.duration", None)][0], sums[("gen_ai.client.token.usage", "input")])
+                        if isinstance(p, HistogramDataPoint):
+                            sums[(m.name, p.attributes.get("gen_ai.token.type"))] = (p.count, p.sum)
+        calls = sums[("gen_ai.client.operation.duration", None)][0]
+        cost_calls, cost = sums[("gen_ai.client.operation.cost", None)]
+        print(calls, sums[("gen_ai.client.token.usage", "input")] == (1000, tokens_in), cost_calls,
+              abs(cost - expected_usd) < 1e-9, len(spans.get_finished_spans()) < 200)
         """
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "1000 (1000, 3000)"
+    assert out.stdout.strip() == "1000 True 1000 True True"
 
 
 def test_content_capture_opt_in_via_env() -> None:
