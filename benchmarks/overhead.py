@@ -152,6 +152,21 @@ def main() -> None:
     llm_usage = ap.trace_llm(provider="openai", model="gpt-4o-mini")(lambda: response)
     rows.append(("@trace_llm sync, tokens read from the response", time_sync(llm_usage, n, repeats)))
 
+    # Cost alone: what pricing adds to an LLM call once warm (cached lookup, arithmetic, cost histogram).
+    from otel_agentperf._call import price
+    from otel_agentperf._runtime import COST, STATE
+    from otel_agentperf._usage import Usage
+
+    cost_series = STATE.instruments.series(COST, {"gen_ai.operation.name": "chat", "gen_ai.request.model": "bench"})
+    bench_usage = Usage(input_tokens=1200, output_tokens=300, cache_read_tokens=1024)
+    price(bench_usage, "openai", "gpt-4o-mini", cost_series)  # warm: resolve and cache the model once
+    rows.append(
+        (
+            "pricing one call (cached lookup + arithmetic + cost histogram)",
+            time_sync(lambda: price(bench_usage, "openai", "gpt-4o-mini", cost_series), n, repeats),
+        )
+    )
+
     # opentelemetry-util-genai (the official GenAI helpers) on the same providers, for comparison.
     try:
         from opentelemetry.util.genai.handler import TelemetryHandler
@@ -176,20 +191,6 @@ def main() -> None:
         print(f"(opentelemetry-util-genai comparison skipped: {exc!r})")
 
     unsampled_rows: list[tuple[str, float]] = []
-
-    try:
-        from opentelemetry.util.genai.handler import TelemetryHandler
-
-        handler = TelemetryHandler(tracer_provider=tp, meter_provider=mp)
-
-        def util_genai() -> None:
-            invocation = handler.invoke_local_agent("planner")  # pyright: ignore
-            trivial()
-            invocation.stop()
-
-        rows.append(("opentelemetry-util-genai invoke_local_agent (for comparison)", time_sync(util_genai, n, repeats)))
-    except Exception as exc:  # the comparison row is optional
-        print(f"(opentelemetry-util-genai comparison skipped: {exc!r})")
 
     if args.rss_calls:
         gc.collect()

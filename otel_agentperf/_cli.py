@@ -13,6 +13,21 @@ _EPILOG_DEMO = """examples:
 """
 
 
+_EPILOG_PRICES = """examples:
+  agentperf prices gpt-4o claude-haiku-4-5 gemini-2.5-pro
+  agentperf prices --provider aws.bedrock us.anthropic.claude-3-5-sonnet-20241022-v2:0
+  AGENTPERF_PRICES_FILE=prices.toml agentperf prices my-finetune
+
+exit status: 0 all models priced, 1 some model unknown
+"""
+_EPILOG_COST = """examples:
+  agentperf cost --model gpt-4o-mini --input-tokens 12000 --output-tokens 800
+  agentperf cost --model claude-sonnet-4-6 --input-tokens 50000 --cache-read-tokens 40000 --output-tokens 2000
+
+exit status: 0 priced, 1 unknown model
+"""
+
+
 def _positive(text: str) -> float:
     value = float(text)
     if not value > 0:
@@ -42,6 +57,30 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--time-scale", type=_positive, default=1.0, help="multiply simulated latencies (e.g. 0.1)")
     demo.add_argument("--json", metavar="PATH", help="also write the summary as JSON to PATH")
     demo.add_argument("--linger", type=float, default=0.0, help="keep serving metrics this many seconds after")
+    prices = sub.add_parser(
+        "prices",
+        help="show what the SDK charges per million tokens for models, and where the price comes from",
+        description="Resolve model ids the way the SDK does (provider prefixes, Bedrock ids and ARNs, dated "
+        "snapshots, your overrides) and print USD per million tokens.",
+        epilog=_EPILOG_PRICES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    prices.add_argument("models", nargs="+", metavar="MODEL")
+    prices.add_argument("--provider", help="gen_ai.provider.name, e.g. openai, anthropic, aws.bedrock, gcp.gemini")
+    cost = sub.add_parser(
+        "cost",
+        help="price one call from token counts",
+        description="Compute the USD cost of one LLM call as the SDK would record it.",
+        epilog=_EPILOG_COST,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    cost.add_argument("--model", required=True)
+    cost.add_argument("--provider")
+    cost.add_argument("--input-tokens", type=int, required=True, help="all input tokens, cached ones included")
+    cost.add_argument("--output-tokens", type=int, default=0, help="all output tokens, reasoning included")
+    cost.add_argument("--cache-read-tokens", type=int, default=0)
+    cost.add_argument("--cache-write-tokens", type=int, default=0)
+    cost.add_argument("--reasoning-tokens", type=int, default=0)
     return parser
 
 
@@ -65,6 +104,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
             return 130
+    if args.command == "prices":
+        from ._cli_cost import show_prices
+
+        return show_prices(args.models, args.provider)
+    if args.command == "cost":
+        from ._cli_cost import show_cost
+
+        for name in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens", "reasoning_tokens"):
+            if getattr(args, name) < 0:
+                parser.error(f"--{name.replace('_', '-')} must be >= 0")
+        return show_cost(args)
     parser.print_help()
     return 2
 

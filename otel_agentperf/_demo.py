@@ -12,7 +12,6 @@ import asyncio
 import json
 import math
 import random
-import sys
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -25,9 +24,10 @@ from rich.table import Table
 
 from . import semconv as sc
 from ._api import trace_agent, trace_llm, trace_tool, trace_workflow
-from ._record import conversation
+from ._record import conversation, record_cost, top_conversations
 from ._setup import configure, shutdown
-from ._summary import Group, add_tokens, group_latency
+from ._summary import Group, add_cost, add_tokens, group_latency
+from ._terminal import terminal
 
 
 class RateLimitError(Exception):
@@ -48,7 +48,7 @@ class Model:
 
 
 PLANNER = Model("openai", "gpt-4o", 0.45, 90.0, 0.01)
-HAIKU = Model("anthropic", "claude-3-5-haiku-20241022", 0.35, 160.0, 0.03)
+HAIKU = Model("anthropic", "claude-haiku-4-5", 0.35, 160.0, 0.03)
 FLASH = Model("gcp.gemini", "gemini-2.0-flash", 0.25, 220.0, 0.14)
 WRITER = Model("anthropic", "claude-sonnet-4-5", 0.8, 110.0, 0.02)
 EMBED = Model("openai", "text-embedding-3-small", 0.08, 1e9, 0.0)
@@ -155,6 +155,7 @@ def build(sim: Sim) -> Any:
         await sim.sleep(sim.lognormal(0.4))
         if sim.rng.random() < 0.02:
             raise ToolTimeoutError("search backend timed out")
+        record_cost(0.005, kind="search_api")  # a paid search API: $5 per 1,000 queries
         return [f"https://example.org/{abs(hash(query)) % 97}/{i}" for i in range(3)]
 
     @trace_tool("fetch_page")
@@ -299,13 +300,15 @@ def _pct(x: float) -> str:
     return "-" if math.isnan(x) else f"{x:.1%}"
 
 
-def summary_data(reader: InMemoryMetricReader) -> dict[str, dict[str, dict[str, float]]]:
+def summary_data(reader: InMemoryMetricReader) -> dict[str, Any]:
     """Per agent, model and tool: calls, errors, p50/p95 seconds, token sums (from the exported metrics)."""
     data = reader.get_metrics_data()
     agents = group_latency(data, sc.INVOKE_AGENT_DURATION, sc.GEN_AI_AGENT_NAME)
     models = group_latency(data, sc.CLIENT_OPERATION_DURATION, sc.GEN_AI_REQUEST_MODEL)
     add_tokens(data, sc.CLIENT_TOKEN_USAGE, sc.GEN_AI_REQUEST_MODEL, models)
     add_tokens(data, sc.CLIENT_TOKEN_USAGE, sc.GEN_AI_AGENT_NAME, agents)
+    add_cost(data, sc.CLIENT_OPERATION_COST, sc.GEN_AI_REQUEST_MODEL, models)
+    add_cost(data, sc.CLIENT_OPERATION_COST, sc.GEN_AI_AGENT_NAME, agents)
     tools = group_latency(data, sc.EXECUTE_TOOL_DURATION, sc.GEN_AI_TOOL_NAME)
 
     def rows(groups: dict[str, Group]) -> dict[str, dict[str, float]]:
@@ -321,16 +324,39 @@ def summary_data(reader: InMemoryMetricReader) -> dict[str, dict[str, dict[str, 
                 "p95_seconds": g.latency.quantile(0.95),
                 "input_tokens": g.tokens.get("input", 0.0),
                 "output_tokens": g.tokens.get("output", 0.0),
+                "llm_cost_usd": g.cost_usd,
             }
         return out
 
-    return {"agents": rows(agents), "models": rows(models), "tools": rows(tools)}
+    conversations = {
+        c.conversation_id: {"total_usd": c.total_usd, "priced_calls": c.priced_calls, "rating": c.rating}
+        for c in top_conversations(5)
+    }
+    other = 0.0
+    for rm in data.resource_metrics if data is not None else ():
+        for scope in rm.scope_metrics:
+            for metric in scope.metrics:
+                if metric.name == sc.OTHER_COST:
+                    other += sum(getattr(p, "value", 0.0) for p in metric.data.data_points)
+    llm = sum(g.cost_usd for g in models.values())
+    return {
+        "spend": {"llm_usd": llm, "other_usd": other, "total_usd": llm + other},
+        "agents": rows(agents),
+        "models": rows(models),
+        "tools": rows(tools),
+        "conversations": conversations,
+    }
 
 
-def summary_tables(summary: dict[str, dict[str, dict[str, float]]]) -> list[Table]:
+def _usd(x: float) -> str:
+    return f"${x:,.4f}" if x < 10 else f"${x:,.2f}"
+
+
+def summary_tables(summary: dict[str, Any]) -> list[Table]:
     def table(title: str, first: str, rows: dict[str, dict[str, float]], with_tokens: bool) -> Table:
         t = Table(title=title, title_justify="left")
-        columns = [first, "calls", "p50", "p95", "success"] + (["input tokens", "output tokens"] if with_tokens else [])
+        columns = [first, "calls", "p50", "p95", "success"]
+        columns += ["input tokens", "output tokens", "LLM cost"] if with_tokens else []
         for col in columns:
             t.add_column(col, justify="left" if col == first else "right", no_wrap=True)
         for name, r in rows.items():
@@ -343,14 +369,20 @@ def summary_tables(summary: dict[str, dict[str, dict[str, float]]]) -> list[Tabl
                 _pct(1 - r["errors"] / calls if calls else math.nan),
             ]
             if with_tokens:
-                cells += [f"{r['input_tokens']:,.0f}", f"{r['output_tokens']:,.0f}"]
+                cells += [f"{r['input_tokens']:,.0f}", f"{r['output_tokens']:,.0f}", _usd(r["llm_cost_usd"])]
             t.add_row(*cells)
         return t
 
+    conversations = Table(title="Most expensive conversations (LLM + tool costs)", title_justify="left")
+    for col in ("conversation", "cost", "priced LLM calls", "rating"):
+        conversations.add_column(col, justify="left" if col == "conversation" else "right", no_wrap=True)
+    for cid, row in summary["conversations"].items():
+        conversations.add_row(cid, _usd(row["total_usd"]), f"{row['priced_calls']:,}", row["rating"])
     return [
         table("Agents", "agent", summary["agents"], True),
         table("Models", "model", summary["models"], True),
         table("Tools", "tool", summary["tools"], False),
+        conversations,
     ]
 
 
@@ -367,8 +399,7 @@ def run_demo(
     console: Console | None = None,
 ) -> int:
     """Run the simulated agents with live progress, then print the summary. Returns an exit code."""
-    # Piped output gets a fixed width so model names are not cut (a terminal uses its own width).
-    console = console or Console(width=None if sys.stdout.isatty() else 110)
+    console = console or terminal()
     reader = InMemoryMetricReader()
     setup = configure(
         service_name="agentperf-demo",
@@ -400,6 +431,11 @@ def run_demo(
         f"{stats.llm_calls} LLM calls, {stats.tokens:,} tokens\n"
     )
     summary = summary_data(reader)
+    spend = summary["spend"]
+    console.print(
+        f"[bold]Spend:[/] {_usd(spend['total_usd'])} = {_usd(spend['llm_usd'])} LLM calls "
+        f"+ {_usd(spend['other_usd'])} paid tool APIs (record_cost)\n"
+    )
     for table in summary_tables(summary):
         console.print(table)
     if json_path:

@@ -63,6 +63,8 @@ class Group:
     latency: HistogramAgg | None = None
     errors: int = 0
     tokens: dict[str, float] = field(default_factory=lambda: {})
+    cost_usd: float = 0.0
+    priced_calls: int = 0
 
     @property
     def calls(self) -> int:
@@ -113,3 +115,15 @@ def add_tokens(data: MetricsData | None, metric: str, key: str, groups: dict[str
             continue
         tokens = groups.setdefault(str(value), Group()).tokens
         tokens[str(kind)] = tokens.get(str(kind), 0.0) + point.sum
+
+
+def add_cost(data: MetricsData | None, metric: str, key: str, groups: dict[str, Group]) -> None:
+    """Add the USD sum of cost histogram ``metric`` to ``groups`` by the value of label ``key``."""
+    for point in histogram_points(data, metric):
+        attrs: Mapping[str, Any] = point.attributes or {}
+        value = attrs.get(key)
+        if value is None:
+            continue
+        group = groups.setdefault(str(value), Group())
+        group.cost_usd += point.sum
+        group.priced_calls += point.count

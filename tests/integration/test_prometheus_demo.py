@@ -73,6 +73,17 @@ def test_demo_scraped_by_real_prometheus() -> None:
         for agent, row in summary["agents"].items():
             assert p95[agent] == pytest.approx(row["p95_seconds"], rel=1e-9)
 
+        # Cost: the histogram sums per agent are the demo's own totals; paid tool APIs in the counter.
+        cost = by_label(
+            prom.query("sum by (gen_ai_agent_name) (gen_ai_client_operation_cost_sum)"), "gen_ai_agent_name"
+        )
+        assert cost.keys() == expected_calls.keys()
+        for agent, row in summary["agents"].items():
+            assert cost[agent] == pytest.approx(row["llm_cost_usd"], rel=1e-9)
+        other = prom.query("sum(agentperf_cost_other_total)")
+        assert float(other[0]["value"][1]) == pytest.approx(summary["spend"]["other_usd"], rel=1e-9)
+        assert summary["spend"]["llm_usd"] > 0
+
         # Scope labels and target_info are there as the reference says; no conversation id anywhere.
         series = prom.query('{__name__=~"gen_ai_.+"}')
         assert all("gen_ai_conversation_id" not in s["metric"] for s in series)
