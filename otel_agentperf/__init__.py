@@ -25,6 +25,7 @@ from ._record import (
     record_cost,
     record_response,
     record_usage,
+    refresh_prices,
     top_conversations,
 )
 from ._setup import Setup, configure, shutdown
@@ -50,6 +51,7 @@ __all__ = [
     "record_cost",
     "record_response",
     "record_usage",
+    "refresh_prices",
     "semconv",
     "shutdown",
     "trace_agent",

@@ -344,3 +344,20 @@ def warm_up() -> None:
         _from_genai_prices("openai", "gpt-4o-mini")
     except Exception:  # noqa: BLE001 - warming up is an optimisation only
         logger.debug("otel_agentperf: price data warm-up failed", exc_info=True)
+
+
+def refresh_from_network(url: str | None) -> bool:
+    """Fetch the latest genai-prices data (the only network access, and only when asked)."""
+    from genai_prices.data_snapshot import set_custom_snapshot
+    from genai_prices.update_prices import UpdatePrices
+
+    updater = UpdatePrices(url=url) if url else UpdatePrices()
+    try:
+        snapshot = updater.fetch()
+    except Exception as exc:  # noqa: BLE001 - a failed refresh keeps the bundled prices
+        logger.warning("otel_agentperf: price refresh failed, keeping the current prices: %s", exc)
+        return False
+    if snapshot is None:
+        return False
+    set_custom_snapshot(snapshot)
+    return True

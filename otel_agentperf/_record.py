@@ -23,6 +23,7 @@ from ._call import (
 )
 from ._errors import log_internal_error, warn_once
 from ._ledger import ConversationCost
+from ._pricing import refresh_from_network
 from ._runtime import COST, KIND_LLM, STATE, TOKEN_USAGE, Series, SeriesCache
 from ._usage import Usage, extract_usage, token_count
 
@@ -233,6 +234,18 @@ def conversation_cost(conversation_id: str) -> ConversationCost | None:
 def top_conversations(n: int = 10) -> list[ConversationCost]:
     """The ``n`` most expensive conversations still in the in-process ledger."""
     return STATE.ledger.top(n)
+
+
+def refresh_prices(*, url: str | None = None) -> bool:
+    """Download the latest genai-prices data now (never done implicitly); True if prices were replaced.
+
+    The SDK prices calls from the data bundled with ``genai-prices`` and never touches the network on its
+    own. Call this (e.g. daily, from your own scheduler) to pick up new models and price changes.
+    """
+    updated = refresh_from_network(url)
+    if updated:
+        STATE.prices.clear()
+    return updated
 
 
 def budget_status() -> dict[str, float]:

@@ -412,3 +412,52 @@ def test_configure_prices_aliases_budget_in_a_process() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=60)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "{'chat my-finetune': 0.3, 'chat prod-eastus-4o': 2.5} [('hour', 2.8)] False"
+
+
+def test_refresh_prices_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None:
+    from decimal import Decimal
+
+    from genai_prices import data_snapshot
+    from genai_prices.data import providers
+    from genai_prices.types import ModelPrice
+    from genai_prices.update_prices import UpdatePrices
+
+    fetched: list[str] = []
+
+    def fake_fetch(self: UpdatePrices) -> data_snapshot.DataSnapshot:
+        fetched.append(self.url)
+        import copy
+
+        fresh = copy.deepcopy(providers)
+        for provider in fresh:
+            for model in provider.models:
+                if provider.id == "openai" and model.id == "gpt-4o":
+                    model.prices = ModelPrice(input_mtok=Decimal("1"), output_mtok=Decimal("2"))
+        return data_snapshot.DataSnapshot(fresh, from_auto_update=True)
+
+    monkeypatch.setattr(UpdatePrices, "fetch", fake_fetch)
+    book = STATE.prices
+    before = book.lookup("openai", "gpt-4o")
+    assert before is not None and before.input is not None and before.input.per_mtok == 2.5
+    assert fetched == []  # nothing fetched by lookups or configure
+    try:
+        assert ap.refresh_prices(url="https://prices.example/data.json") is True
+        after = STATE.prices.lookup("openai", "gpt-4o")
+        assert after is not None and after.input is not None and after.input.per_mtok == 1.0
+        assert fetched == ["https://prices.example/data.json"]
+    finally:
+        data_snapshot.set_custom_snapshot(None)
+        STATE.prices.clear()
+
+
+def test_refresh_failure_keeps_prices(monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
+    from genai_prices.update_prices import UpdatePrices
+
+    def offline(self: UpdatePrices) -> None:
+        raise OSError("no route to host")
+
+    monkeypatch.setattr(UpdatePrices, "fetch", offline)
+    with caplog.at_level(logging.WARNING, logger="otel_agentperf"):
+        assert ap.refresh_prices() is False
+    assert "price refresh failed" in caplog.text
+    assert STATE.prices.lookup("openai", "gpt-4o") is not None

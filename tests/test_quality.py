@@ -43,6 +43,7 @@ def test_exported_members() -> None:
             "record_cost",
             "record_response",
             "record_usage",
+            "refresh_prices",
             "semconv",
             "shutdown",
             "trace_agent",
