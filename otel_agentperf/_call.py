@@ -33,6 +33,7 @@ from ._runtime import (
     Series,
     SeriesCache,
 )
+from ._stats import fingerprint
 from ._usage import Usage, extract_usage
 
 CALL_KEY = otel_context.create_key("agentperf.call")
@@ -209,11 +210,21 @@ class Call:
         "ended",
         "conversation",
         "cost",
+        "retries",
+        "retry",
+        "failed",
+        "fp",
+        "prefix",
     )
 
     def __init__(self, spec: Spec, args: tuple[Any, ...], kwargs: dict[str, Any], attach: bool = True) -> None:
         self.token: object | None = None
         self.cost = 0.0  # USD under this call (own LLM cost, children's totals, record_cost)
+        self.retries = 0  # children that repeated a call that had just failed (retry loops)
+        self.retry = False
+        self.failed: set[Spec] | None = None
+        self.fp: int | None = None
+        self.prefix: tuple[str, int, int] | None = None
         self.usage: Usage | None = None
         self.totals: Usage | None = None
         self.explicit_usage = False
@@ -248,10 +259,24 @@ class Call:
         self.span = span
         if STATE.capture_content and span.is_recording():
             self._capture_input(args, kwargs)
+        if spec.kind in (KIND_TOOL, KIND_LLM):
+            self._advisor_start(parent, args, kwargs, model)
         self.ctx = _Context({**ctx, _SPAN_KEY: span, CALL_KEY: self})
         if attach:
             self.token = _attach(self.ctx)
         self.t0 = _perf()
+
+    def _advisor_start(
+        self, parent: Call | None, args: tuple[Any, ...], kwargs: dict[str, Any], model: str | None
+    ) -> None:
+        if parent is not None and parent.failed is not None and self.spec in parent.failed:
+            self.retry = True
+            parent.retries += 1
+        advisor = STATE.advisor
+        if advisor.fingerprints:
+            self.fp = fingerprint(args, kwargs)
+            if self.spec.kind == KIND_LLM:
+                self.prefix = advisor.prefix_key(self.spec.provider, model, args, kwargs)
 
     # --- context handling (streams attach around each step, never across a yield) ---------------
     def enter(self) -> object:
@@ -329,6 +354,11 @@ class Call:
         if self.ended:
             return
         error = type(exc).__qualname__
+        parent = self.parent
+        if parent is not None and not parent.ended and self.spec.kind in (KIND_TOOL, KIND_LLM):
+            if parent.failed is None:
+                parent.failed = set()
+            parent.failed.add(self.spec)
         try:
             span = self.span
             if span.is_recording():
@@ -362,13 +392,15 @@ class Call:
         self.ctx = None  # the context holds this call: break the cycle so refcounting frees both
         span = self.span
         try:
-            duration = _perf() - self.t0  # perf_counter is monotonic
+            end = _perf()
+            duration = end - self.t0  # perf_counter is monotonic
             usage = self.usage
             series = self._series(error)
             # Recorded after the span's context is detached: with the default trace-based exemplar filter an
             # exemplar links to the enclosing span (same trace); offering one per call for the span itself
             # costs ~1.5 µs, a fifth of our whole budget.
             series[0].record(duration)
+            priced: tuple[float, str] | None = None
             if usage is not None:  # only LLM calls hold usage (record_usage elsewhere goes to totals)
                 record_tokens(usage, series[1], series[2])
                 attrs = usage_attributes(usage, with_meta=True)
@@ -388,6 +420,7 @@ class Call:
                     span.set_attributes(attrs)
             if self.totals is not None or self.chunks or usage is not None or self.cost:
                 self._end_rollup(span, usage)
+            STATE.advisor.observe(self, end, duration, error, priced[0] if priced is not None else None)
         except Exception:  # noqa: BLE001
             log_internal_error("end")
         try:

@@ -361,3 +361,48 @@ def refresh_from_network(url: str | None) -> bool:
         return False
     set_custom_snapshot(snapshot)
     return True
+
+
+_NOT_CHAT = re.compile(
+    r"audio|tts|image|realtime|transcri|embed|search|vision|ocr|live|robotic|ft:|instruct|computer|codex|"
+    r"banana|moderation|whisper|dall|:free|:extended"
+)
+_FAMILY = re.compile(r"^[a-z]+")
+
+
+def family(model_id: str) -> str:
+    match = _FAMILY.match(model_id.lower())
+    return match.group(0) if match else model_id.lower()
+
+
+def cheaper_alternatives(prices: ModelPrices, max_ratio: float = 0.5, limit: int = 3) -> list[ModelPrices]:
+    """Chat models of the same provider and family whose input and output rates are both at most
+    ``max_ratio`` of ``prices``, closest in price first (the likeliest to be capable enough)."""
+    if prices.provider is None or prices.input is None or prices.output is None:
+        return []
+    from genai_prices.data_snapshot import get_snapshot
+
+    snapshot = get_snapshot()
+    provider = next((p for p in snapshot.providers if p.id == prices.provider), None)
+    if provider is None:
+        return []
+    wanted = family(prices.model)
+    found: list[ModelPrices] = []
+    for info in provider.models:
+        if info.deprecated or info.id == prices.model or family(info.id) != wanted or _NOT_CHAT.search(info.id):
+            continue
+        candidate = _from_genai_prices(provider.id, info.id)
+        if candidate is None or candidate.input is None or candidate.output is None:
+            continue
+        if (
+            candidate.input.per_mtok <= prices.input.per_mtok * max_ratio
+            and candidate.output.per_mtok <= prices.output.per_mtok * max_ratio
+            and candidate.output.per_mtok > 0
+        ):
+            found.append(candidate)
+    found.sort(key=lambda c: -(c.input.per_mtok + c.output.per_mtok if c.input and c.output else 0.0))
+    unique: list[ModelPrices] = []
+    for candidate in found:
+        if all(candidate.model != u.model for u in unique):
+            unique.append(candidate)
+    return unique[:limit]

@@ -118,11 +118,13 @@ class AgentPerfSpanProcessor(SpanProcessor):
             )
             if not usage.has_tokens():
                 return
-            self._price(attrs, usage, call, _str(provider), _str(operation) or sc.OP_CHAT)
+            self._price(span, attrs, usage, call, _str(provider), _str(operation) or sc.OP_CHAT)
         except Exception:  # noqa: BLE001
             log_internal_error("processor.on_end")
 
-    def _price(self, attrs: Any, usage: Usage, call: Call | None, provider: str | None, operation: str) -> None:
+    def _price(
+        self, span: ReadableSpan, attrs: Any, usage: Usage, call: Call | None, provider: str | None, operation: str
+    ) -> None:
         request_model = _str(attrs.get(sc.GEN_AI_REQUEST_MODEL))
         agent = call.agent_name if call is not None else _str(attrs.get(sc.GEN_AI_AGENT_NAME))
         error = _str(attrs.get(sc.ERROR_TYPE))
@@ -145,6 +147,16 @@ class AgentPerfSpanProcessor(SpanProcessor):
                     COST, {sc.GEN_AI_OPERATION_NAME: operation, "otel.metric.overflow": True}
                 )
         priced = price(usage, provider, request_model, series)
+        duration = (span.end_time - span.start_time) / 1e9 if span.end_time and span.start_time else 0.0
+        STATE.advisor.observe_foreign(
+            provider,
+            usage.response_model or request_model,
+            agent,
+            duration,
+            error,
+            usage,
+            priced[0] if priced else None,
+        )
         if priced is None:
             return
         self.priced += 1

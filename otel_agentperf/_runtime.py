@@ -15,6 +15,7 @@ from opentelemetry.metrics import Histogram, Meter
 from opentelemetry.trace import Tracer
 
 from . import semconv as sc
+from ._advisor import Advisor
 from ._aggregate import FastMetrics
 from ._ledger import BudgetTracker, ConversationLedger
 from ._pricing import PriceBook
@@ -110,9 +111,11 @@ class State:
         "prices",
         "ledger",
         "budget",
+        "advisor",
     )
 
     def __init__(self) -> None:
+        self.advisor = Advisor()
         self.prices = PriceBook()
         self.ledger = ConversationLedger()
         self.budget: BudgetTracker | None = None
@@ -126,6 +129,10 @@ class State:
         self.instruments = Instruments(meter, fast)
         self.tracer = tracer
         self.generation += 1
+        if not isinstance(meter, metrics.NoOpMeter) and type(meter).__name__ != "_ProxyMeter":
+            # Pull-based gauges: suggestions, health and resources are read when a reader collects.
+            # The advisor is looked up at collection time, so a later configure() is picked up.
+            register_gauges(meter, self)
 
 
 STATE = State()
@@ -178,3 +185,24 @@ class SeriesCache(LabelTable):
             self.generation = STATE.generation
             return None
         return self._table.get(key)
+
+
+def register_gauges(meter: Meter, state: State) -> None:
+    from opentelemetry.metrics import CallbackOptions, Observation
+
+    from . import _resources
+
+    def delegate(name: str) -> Any:
+        def callback(options: CallbackOptions) -> list[Observation]:
+            return list(state.advisor.gauge_callbacks[name](options))
+
+        return callback
+
+    meter.create_observable_gauge(
+        sc.SUGGESTIONS_ACTIVE, [delegate("active")], unit="{suggestion}", description="Active optimization suggestions"
+    )
+    meter.create_observable_gauge(
+        sc.SUGGESTIONS_SAVINGS, [delegate("savings")], unit="{USD}", description="USD per day the suggestions save"
+    )
+    meter.create_observable_gauge(sc.HEALTH_SCORE, [delegate("health")], unit="1", description="Health score 0-100")
+    _resources.register(meter)

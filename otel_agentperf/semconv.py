@@ -98,6 +98,16 @@ UNPRICED_CALLS: Final = "agentperf.cost.unpriced_calls"
 OTHER_COST: Final = "agentperf.cost.other"
 """Counter of non-token USD recorded with ``record_cost`` (labels: kind, agent)."""
 
+SUGGESTIONS_ACTIVE: Final = "agentperf.suggestions.active"
+"""Gauge: 1 per active optimization suggestion (labels: rule, severity, scope; at most 100 series)."""
+SUGGESTIONS_SAVINGS: Final = "agentperf.suggestions.savings_usd_per_day"
+"""Gauge: estimated USD per day all active suggestions would save."""
+HEALTH_SCORE: Final = "agentperf.health.score"
+"""Gauge: health score 0–100 (success, latency vs. target, cost vs. budget, resource pressure)."""
+SUGGESTION_RULE: Final = "agentperf.suggestion.rule"
+SUGGESTION_SEVERITY: Final = "agentperf.suggestion.severity"
+SUGGESTION_SCOPE: Final = "agentperf.suggestion.scope"
+
 UNIT_SECONDS: Final = "s"
 UNIT_USD: Final = "{USD}"
 """Curly-braced so Prometheus names get no unit suffix: ``gen_ai_client_operation_cost_bucket``."""
@@ -132,6 +142,9 @@ METRIC_LABELS: Final = frozenset(
         GEN_AI_WORKFLOW_NAME,
         ERROR_TYPE,
         AGENTPERF_COST_KIND,
+        SUGGESTION_RULE,
+        SUGGESTION_SEVERITY,
+        SUGGESTION_SCOPE,
     }
 )
 """The only attribute keys that ever appear on our metrics (all low-cardinality)."""
@@ -146,6 +159,9 @@ PROMETHEUS_NAMES: Final = {
     CLIENT_OPERATION_COST: "gen_ai_client_operation_cost",
     UNPRICED_CALLS: "agentperf_cost_unpriced_calls_total",
     OTHER_COST: "agentperf_cost_other_total",
+    SUGGESTIONS_ACTIVE: "agentperf_suggestions_active",
+    SUGGESTIONS_SAVINGS: "agentperf_suggestions_savings_usd_per_day",
+    HEALTH_SCORE: "agentperf_health_score",
 }
 """How each metric is named once exported to Prometheus (histograms add ``_bucket``/``_sum``/``_count``;
 counters already carry ``_total``)."""

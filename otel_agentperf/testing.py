@@ -27,8 +27,11 @@ from opentelemetry.sdk.trace.sampling import Sampler
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from . import semconv as sc
+from ._advisor import Advisor
 from ._aggregate import install
+from ._ledger import ConversationLedger
 from ._runtime import STATE
+from ._suggest import load_thresholds
 from ._version import VERSION
 
 
@@ -41,6 +44,8 @@ class Capture:
         sampler: Sampler | None = None,
         span_processors: Sequence[SpanProcessor] = (),
         fast_metrics: bool = True,
+        thresholds: Mapping[str, float] | None = None,
+        timeouts: Mapping[str, float] | None = None,
     ) -> None:
         self.exporter = InMemorySpanExporter()
         self.reader = InMemoryMetricReader()
@@ -52,10 +57,23 @@ class Capture:
         scope = InstrumentationScope(sc.SCOPE_NAME, VERSION)
         # The same aggregation path configure() uses for providers it builds (or the SDK's, to compare).
         self._fast = install([self.reader], Resource.create({}), scope) if fast_metrics else None
-        self._saved: tuple[Any, Any, bool, int] | None = None
+        # Fresh in-process state (suggestions, conversations) so captures do not see each other.
+        self.advisor = Advisor(load_thresholds(thresholds), timeouts=timeouts)
+        self.advisor.prices = STATE.prices.lookup
+        self.ledger = ConversationLedger()
+        self._saved: tuple[Any, ...] | None = None
 
     def __enter__(self) -> Capture:
-        self._saved = (STATE.tracer, STATE.instruments, STATE.capture_content, STATE.max_content_length)
+        self._saved = (
+            STATE.tracer,
+            STATE.instruments,
+            STATE.capture_content,
+            STATE.max_content_length,
+            STATE.advisor,
+            STATE.ledger,
+        )
+        STATE.advisor = self.advisor
+        STATE.ledger = self.ledger
         STATE.use(
             self.tracer_provider.get_tracer(sc.SCOPE_NAME, VERSION),
             self.meter_provider.get_meter(sc.SCOPE_NAME, VERSION),
@@ -67,7 +85,14 @@ class Capture:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self._saved is not None:
-            STATE.tracer, STATE.instruments, STATE.capture_content, STATE.max_content_length = self._saved
+            (
+                STATE.tracer,
+                STATE.instruments,
+                STATE.capture_content,
+                STATE.max_content_length,
+                STATE.advisor,
+                STATE.ledger,
+            ) = self._saved
             STATE.generation += 1
         self.tracer_provider.shutdown()
 
@@ -124,7 +149,19 @@ def _matches(attributes: Mapping[str, Any], where: Mapping[str, Any]) -> bool:
 
 
 def capture(
-    *, sampler: Sampler | None = None, span_processors: Sequence[SpanProcessor] = (), fast_metrics: bool = True
+    *,
+    sampler: Sampler | None = None,
+    span_processors: Sequence[SpanProcessor] = (),
+    fast_metrics: bool = True,
+    thresholds: Mapping[str, float] | None = None,
+    timeouts: Mapping[str, float] | None = None,
 ) -> Capture:
-    """A context manager that routes all traced calls to in-memory exporters while active."""
-    return Capture(sampler=sampler, span_processors=span_processors, fast_metrics=fast_metrics)
+    """A context manager that routes all traced calls to in-memory exporters while active, with fresh
+    suggestion statistics (``thresholds``/``timeouts`` as in ``configure``) and conversation ledger."""
+    return Capture(
+        sampler=sampler,
+        span_processors=span_processors,
+        fast_metrics=fast_metrics,
+        thresholds=thresholds,
+        timeouts=timeouts,
+    )

@@ -41,6 +41,16 @@ REFERENCE = {
     ),
 }
 COUNTERS = {"agentperf.cost.unpriced_calls": "{call}", "agentperf.cost.other": "{USD}"}
+GAUGES = {
+    "agentperf.suggestions.active": "{suggestion}",
+    "agentperf.suggestions.savings_usd_per_day": "{USD}",
+    "agentperf.health.score": "1",
+    "process.cpu.utilization": "1",
+    "process.memory.usage": "By",
+    "process.thread.count": "{thread}",
+    "process.open_file_descriptor.count": "{file_descriptor}",
+    "system.memory.utilization": "1",
+}
 OTEL_NAME = re.compile(r"^[a-zA-Z][-_./a-zA-Z0-9]{0,254}$")
 PROM_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 
@@ -76,8 +86,11 @@ def workload() -> None:
 def test_names_units_and_buckets(cap: Capture) -> None:
     workload()
     metrics = cap.metrics()
-    assert set(metrics) == set(REFERENCE) | set(COUNTERS)
-    for name, unit in COUNTERS.items():
+    # suggestions.active only has series while suggestions are active (none in this workload).
+    assert set(metrics) == set(REFERENCE) | set(COUNTERS) | set(GAUGES) - {"agentperf.suggestions.active"}
+    for name, unit in {**COUNTERS, **GAUGES}.items():
+        if name not in metrics:
+            continue
         assert metrics[name].unit == unit
     for name, (unit, buckets) in REFERENCE.items():
         metric = metrics[name]
@@ -117,9 +130,12 @@ def test_prometheus_names_as_exported() -> None:
     finally:
         STATE.tracer, STATE.instruments = saved
         provider.shutdown()
+    gauges = {sc.PROMETHEUS_NAMES[n] for n in (sc.SUGGESTIONS_SAVINGS, sc.HEALTH_SCORE)}
     for prom in sc.PROMETHEUS_NAMES.values():
-        if prom.endswith("_total"):
-            assert f"{prom}{{" in text, prom
+        if prom == "agentperf_suggestions_active":
+            continue  # only has series while suggestions are active
+        if prom.endswith("_total") or prom in gauges:
+            assert f"\n{prom}{{" in text, prom
             continue
         assert f"{prom}_bucket{{" in text, prom
         assert f"{prom}_count{{" in text and f"{prom}_sum{{" in text, prom
