@@ -13,6 +13,7 @@ Example::
 from __future__ import annotations
 
 from . import semconv
+from ._advisor import Recommendation
 from ._api import Traced, llm_call, trace_agent, trace_llm, trace_tool, trace_workflow
 from ._errors import AgentPerfConfigError
 from ._ledger import Budget, BudgetAlert, ConversationCost
@@ -22,13 +23,19 @@ from ._record import (
     conversation,
     conversation_cost,
     current_conversation,
+    health,
+    recommend,
     record_cost,
     record_response,
     record_usage,
     refresh_prices,
+    register_rule,
+    suggestions,
     top_conversations,
 )
 from ._setup import Setup, configure, shutdown
+from ._suggest import Snapshot, Suggestion, Thresholds
+from ._suggest import make as make_suggestion
 from ._version import VERSION
 
 __version__ = VERSION
@@ -39,6 +46,10 @@ __all__ = [
     "Budget",
     "BudgetAlert",
     "ConversationCost",
+    "Recommendation",
+    "Snapshot",
+    "Suggestion",
+    "Thresholds",
     "Setup",
     "Traced",
     "__version__",
@@ -47,6 +58,11 @@ __all__ = [
     "conversation",
     "conversation_cost",
     "current_conversation",
+    "health",
+    "make_suggestion",
+    "recommend",
+    "register_rule",
+    "suggestions",
     "llm_call",
     "record_cost",
     "record_response",

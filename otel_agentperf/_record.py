@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import math
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, cast
 
@@ -11,6 +12,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from . import semconv as sc
+from ._advisor import Recommendation
 from ._call import (
     CONVERSATION_KEY,
     Call,
@@ -25,6 +27,7 @@ from ._errors import log_internal_error, warn_once
 from ._ledger import ConversationCost
 from ._pricing import refresh_from_network
 from ._runtime import COST, KIND_LLM, STATE, TOKEN_USAGE, Series, SeriesCache
+from ._suggest import Rule, Suggestion
 from ._usage import Usage, extract_usage, token_count
 
 # Token-metric labels of usage recorded outside an LLM span, keyed by (op, provider, model, agent).
@@ -246,6 +249,55 @@ def refresh_prices(*, url: str | None = None) -> bool:
     if updated:
         STATE.prices.clear()
     return updated
+
+
+def suggestions() -> list[Suggestion]:
+    """Current optimization suggestions, ranked (impact, then savings), from the last window of calls.
+
+    Example::
+
+        for s in ap.suggestions()[:5]:
+            print(f"[{s.severity}] {s.title}  (saves ${s.savings_usd_per_day:.2f}/day)")
+    """
+    try:
+        return STATE.advisor.evaluate()
+    except Exception:  # noqa: BLE001
+        log_internal_error("suggestions")
+        return []
+
+
+def recommend(operation: str, candidates: Sequence[str], *, latency_weight: float = 0.5) -> Recommendation:
+    """Pick a model and a timeout for the next call among ``candidates`` from observed latency, cost and
+    success (within the agent ``operation`` when it has data, else across all calls).
+
+    Example::
+
+        rec = ap.recommend("researcher", ["claude-haiku-4-5", "gemini-2.0-flash"])
+        reply = call_model(rec.model, timeout=rec.timeout_s)
+    """
+    return STATE.advisor.recommend(operation, list(candidates), latency_weight=latency_weight)
+
+
+def register_rule(name: str, rule: Rule) -> None:
+    """Add a rule: ``rule(snapshot, thresholds) -> list[Suggestion]`` (build them with ``ap.make_suggestion``).
+
+    Example::
+
+        def no_gpt4(snap, t):
+            return [ap.make_suggestion("no_gpt4", "model", "/".join(r.key), title="Stop using gpt-4",
+                                       description="...", impact=0.5) for r in snap.provider_models
+                    if r.key[-1] == "gpt-4"]
+
+        ap.register_rule("no_gpt4", no_gpt4)
+    """
+    if not callable(rule):
+        raise TypeError("rule must be callable")
+    STATE.advisor.rules[str(name)] = rule
+
+
+def health() -> tuple[float, dict[str, float]]:
+    """Health score 0–100 and its components (success, latency, cost, resources), each 0–1."""
+    return STATE.advisor.health()
 
 
 def budget_status() -> dict[str, float]:

@@ -40,7 +40,7 @@ def read() -> Resources:
         with _lock:
             proc = _proc()
             cpus = psutil.cpu_count() or 1
-            res.process_cpu = proc.cpu_percent(None) / 100 / cpus
+            res.process_cpu = min(1.0, proc.cpu_percent(None) / 100 / cpus)  # short intervals can overshoot
             res.process_rss_bytes = float(proc.memory_info().rss)
             res.threads = float(proc.num_threads())
         res.memory = psutil.virtual_memory().percent / 100

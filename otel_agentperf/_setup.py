@@ -26,12 +26,14 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import TracerProvider
 
 from . import semconv as sc
+from ._advisor import Advisor
 from ._aggregate import FastMetrics, install
 from ._errors import AgentPerfConfigError, logger
 from ._ledger import Budget, BudgetTracker, ConversationLedger
 from ._pricing import PriceBook, warm_up
 from ._processor import AgentPerfSpanProcessor
 from ._runtime import STATE
+from ._suggest import load_thresholds
 from ._version import VERSION
 
 _TRACE_EXPORTERS = frozenset({"otlp", "console", "none"})
@@ -114,6 +116,10 @@ def configure(
     cost_rating_thresholds: Sequence[float] = (0.01, 0.05, 0.25),
     max_conversations: int = 10_000,
     price_foreign_spans: bool = True,
+    thresholds: Mapping[str, float] | None = None,
+    timeouts: Mapping[str, float] | None = None,
+    suggestion_window_s: float = 900.0,
+    fingerprint_arguments: bool = True,
     propagate_context_to_threads: bool = True,
     set_global: bool = True,
 ) -> Setup:
@@ -130,6 +136,11 @@ def configure(
     ``model_aliases`` maps deployment names to models (``{"prod-gpt4o": "gpt-4o"}``); ``budget`` calls you
     back when spend crosses a limit; ``price_foreign_spans`` adds ``AgentPerfSpanProcessor`` so inference
     spans of other GenAI instrumentations get priced too.
+
+    Suggestions: ``thresholds`` overrides rule thresholds (``{"slow_p95_s": 2.0}``; also
+    ``AGENTPERF_THRESHOLDS`` and ``AGENTPERF_THRESHOLDS_FILE``); ``timeouts`` declares the timeouts you use
+    (``{"tool:web_search": 10, "model:gpt-4o": 30}``) so they can be checked; ``suggestion_window_s`` is the
+    sliding window; ``fingerprint_arguments=False`` stops hashing call arguments (for the caching rule).
 
     Example::
 
@@ -152,11 +163,19 @@ def configure(
         given_budget = cast(object, budget)
         if given_budget is not None and not isinstance(given_budget, Budget):
             raise AgentPerfConfigError(f"budget must be an otel_agentperf.Budget, got {type(budget).__name__}")
+        if not suggestion_window_s > 0:
+            raise AgentPerfConfigError(f"suggestion_window_s must be > 0, got {suggestion_window_s!r}")
         try:
             price_book = PriceBook(prices, model_aliases)
             ledger = ConversationLedger(max_conversations, cost_rating_thresholds)
         except ValueError as exc:
             raise AgentPerfConfigError(str(exc)) from exc
+        advisor = Advisor(
+            load_thresholds(thresholds),
+            window_s=suggestion_window_s,
+            fingerprints=fingerprint_arguments,
+            timeouts={k: float(v) for k, v in (timeouts or {}).items()},
+        )
         resource = Resource.create(
             {**(resource_attributes or {}), **({"service.name": service_name} if service_name else {})}
         )
@@ -225,6 +244,9 @@ def configure(
         STATE.prices = price_book
         STATE.ledger = ledger
         STATE.budget = BudgetTracker(budget) if budget is not None else None
+        advisor.prices = price_book.lookup
+        advisor.budget = STATE.budget
+        STATE.advisor = advisor
         # Load the bundled price data off the call path (no network: the data ships in the package).
         threading.Thread(target=warm_up, name="agentperf-prices-warmup", daemon=True).start()
         STATE.configured = True

@@ -511,7 +511,7 @@ def rule_resources(snap: Snapshot, t: Thresholds) -> list[Suggestion]:
                     "Agents wait for CPU, which inflates latency: reduce concurrent tasks or move parsing and "
                     "embedding work out of the event loop."
                 ),
-                impact=min(1.0, (res.process_cpu - t.cpu_utilization) / (1 - t.cpu_utilization) + 0.3),
+                impact=min(1.0, (res.process_cpu - t.cpu_utilization) / max(1e-9, 1 - t.cpu_utilization) + 0.3),
                 evidence={"process_cpu": res.process_cpu},
             )
         )
@@ -531,7 +531,7 @@ def rule_resources(snap: Snapshot, t: Thresholds) -> list[Suggestion]:
                     )
                     + ". Bound in-flight requests and conversation histories."
                 ),
-                impact=min(1.0, (res.memory - t.memory_utilization) / (1 - t.memory_utilization) + 0.3),
+                impact=min(1.0, (res.memory - t.memory_utilization) / max(1e-9, 1 - t.memory_utilization) + 0.3),
                 evidence={"memory": res.memory},
             )
         )
