@@ -322,7 +322,7 @@ def test_a_raising_rule_does_not_stop_the_others(monkeypatch: pytest.MonkeyPatch
         ap.register_rule("broken", broken)
         for _ in range(6):
             geocode("Paris")
-        assert [s.rule for s in ap.suggestions()] == ["caching"]
+        assert "caching" in [s.rule for s in ap.suggestions()]
     assert "rule broken" in caplog.text
 
 
@@ -339,9 +339,9 @@ def test_custom_rule(cap: Capture) -> None:
     ap.register_rule("big_spender", big_spenders)
     with ap.trace_agent("spender"):
         ap.record_cost(0.01, kind="x")
-    (s,) = ap.suggestions()
+    (s,) = rules_found("big_spender")  # (other rules, e.g. resources under a busy CI machine, may fire too)
     assert (s.rule, s.scope_name, s.severity) == ("big_spender", "spender", "high")
-    assert s.id == ap.suggestions()[0].id  # stable across evaluations
+    assert s.id == rules_found("big_spender")[0].id  # stable across evaluations
     assert s.first_seen <= s.last_seen
 
 
@@ -359,9 +359,9 @@ def test_new_suggestion_is_an_event_on_the_next_agent_span_a_log_and_a_gauge(
 
     mapper()
     with caplog.at_level(logging.INFO, logger="otel_agentperf"):
-        assert [s.rule for s in ap.suggestions()] == ["caching"]
+        assert "caching" in [s.rule for s in ap.suggestions()]
         ap.suggestions()  # not new any more: logged once
-    assert len([r for r in caplog.records if "suggestion" in r.getMessage()]) == 1
+    assert len([r for r in caplog.records if "Cache tool" in r.getMessage()]) == 1
     cap.tracer_provider.force_flush()
     # The suggestion is about a tool; the agent-scoped event needs an agent-scoped suggestion:
     ap.register_rule(
@@ -374,7 +374,7 @@ def test_new_suggestion_is_an_event_on_the_next_agent_span_a_log_and_a_gauge(
     assert [e.name for e in spans[-1].events] == ["agentperf.suggestion"]
     assert [e.name for e in spans[0].events] == []
     points = cap.metrics()[sc.SUGGESTIONS_ACTIVE].data.data_points
-    assert {dict(p.attributes or {})[sc.SUGGESTION_RULE] for p in points} == {"caching", "note"}
+    assert {"caching", "note"} <= {dict(p.attributes or {})[sc.SUGGESTION_RULE] for p in points}
 
 
 def test_recommend_picks_model_and_timeout(cap: Capture) -> None:
