@@ -100,7 +100,7 @@ class Advisor:
         if kind == KIND_TOOL:
             name = spec.name or ""
             stats.observe(stats.tools, (name,), now, duration, error, cost=call.cost, retries=int(call.retry))
-            if call.fp is not None:
+            if call.fp is not None and error is None and not call.retry:  # a retry is not a cacheable repeat
                 stats.repeats.add(f"tool:{name}", call.fp, now, duration, stats.window_s)
             if agent:
                 stats.child_time(agent, f"tool {name}", duration)
@@ -129,7 +129,7 @@ class Advisor:
             stats.observe(
                 stats.provider_models, (provider, model), now, duration, error, tin, tout, tcached, cost, retry
             )
-            if call.fp is not None:
+            if call.fp is not None and error is None and not call.retry:
                 stats.repeats.add(f"llm:{model}", call.fp, now, duration, stats.window_s)
             prefix = call.prefix
             if prefix is not None:

@@ -24,8 +24,9 @@ from rich.table import Table
 
 from . import semconv as sc
 from ._api import trace_agent, trace_llm, trace_tool, trace_workflow
-from ._record import conversation, record_cost, top_conversations
+from ._record import conversation, health, record_cost, suggestions, top_conversations
 from ._setup import configure, shutdown
+from ._suggest import Suggestion
 from ._summary import Group, add_cost, add_tokens, group_latency
 from ._terminal import terminal
 
@@ -52,6 +53,8 @@ HAIKU = Model("anthropic", "claude-haiku-4-5", 0.35, 160.0, 0.03)
 FLASH = Model("gcp.gemini", "gemini-2.0-flash", 0.25, 220.0, 0.14)
 WRITER = Model("anthropic", "claude-sonnet-4-5", 0.8, 110.0, 0.02)
 EMBED = Model("openai", "text-embedding-3-small", 0.08, 1e9, 0.0)
+
+WRITER_STYLE_GUIDE = "Write in a clear, neutral, well-sourced style. Cite every claim. " * 80  # ~5,000 chars
 
 QUERIES = (
     "vector database pricing",
@@ -131,9 +134,17 @@ def gemini_response(model: Model, inp: int, out: int) -> dict[str, Any]:
 def build(sim: Sim) -> Any:
     """The instrumented application: plain async functions under the public decorators."""
 
+    # Built-in inefficiencies the suggestions must find: an over-powered model (gpt-4o) for a planning step
+    # with short outputs, whose prompt carries the whole session history (context bloat); repeated
+    # identical web searches; a flaky page fetcher; a slow streaming writer with a long, uncached system
+    # prompt on Anthropic (prompt caching).
+    turns: dict[str, int] = {}
+
     @trace_llm(provider=PLANNER.provider, model=PLANNER.name)
-    async def plan_call(question: str) -> dict[str, Any]:
-        inp, out = sim.tokens(300, 900), sim.tokens(80, 260)
+    async def plan_call(question: str, session: str) -> dict[str, Any]:
+        history = turns.get(session, 0)
+        turns[session] = history + 1
+        inp, out = sim.tokens(300, 900) + 1200 * history, sim.tokens(60, 200)
         await sim.latency(PLANNER, out)
         sim.maybe_fail(PLANNER)
         sim.stats.llm_calls += 1
@@ -156,11 +167,13 @@ def build(sim: Sim) -> Any:
         if sim.rng.random() < 0.02:
             raise ToolTimeoutError("search backend timed out")
         record_cost(0.005, kind="search_api")  # a paid search API: $5 per 1,000 queries
-        return [f"https://example.org/{abs(hash(query)) % 97}/{i}" for i in range(3)]
+        return [f"https://example.org/{abs(hash(query)):x}/{i}" for i in range(3)]
 
     @trace_tool("fetch_page")
     async def fetch_page(url: str) -> str:
         await sim.sleep(sim.lognormal(0.25, 0.8))
+        if sim.rng.random() < 0.15:
+            raise ConnectionResetError("connection reset by peer")
         return "lorem " * 200
 
     @trace_tool("vector_lookup", type="datastore")
@@ -171,7 +184,7 @@ def build(sim: Sim) -> Any:
 
     def summariser(model: Model) -> Any:
         @trace_llm(provider=model.provider, model=model.name)
-        async def summarise(pages: int) -> dict[str, Any]:
+        async def summarise(messages: list[dict[str, str]], pages: int) -> dict[str, Any]:
             inp, out = sim.tokens(1500, 6000) + 400 * pages, sim.tokens(150, 600)
             await sim.latency(model, out)
             sim.maybe_fail(model)
@@ -186,9 +199,9 @@ def build(sim: Sim) -> Any:
     summarisers = {HAIKU.name: summariser(HAIKU), FLASH.name: summariser(FLASH)}
 
     @trace_agent("planner", description="Splits a question into research topics")
-    async def planner(question: str) -> list[str]:
-        await plan_call(question)
-        return sim.rng.sample(QUERIES, k=sim.rng.choice((2, 3)))
+    async def planner(question: str, session: str) -> list[str]:
+        await plan_call(question, session)
+        return [f"{q} ({question})" for q in sim.rng.sample(QUERIES, k=sim.rng.choice((2, 3)))]
 
     @trace_agent("researcher", description="Searches, reads and summarises one topic")
     async def researcher(topic: str, model: Model) -> str:
@@ -196,10 +209,14 @@ def build(sim: Sim) -> Any:
         if sim.rng.random() < 0.5:
             await web_search(topic)  # a repeated identical call: caching would save it
         await vector_lookup(topic)
-        pages = await asyncio.gather(*(fetch_page(u) for u in urls[: sim.rng.choice((1, 2, 3))]))
+        fetched = await asyncio.gather(
+            *(fetch_page(u) for u in urls[: sim.rng.choice((1, 2, 3))]), return_exceptions=True
+        )
+        pages = [p for p in fetched if isinstance(p, str)]
         for attempt in range(3):
             try:
-                await summarisers[model.name](len(pages))
+                prompt = [{"role": "user", "content": f"Summarise what these pages say about {topic}"}]
+                await summarisers[model.name](prompt, len(pages))
                 return topic
             except RateLimitError:
                 if attempt == 2:
@@ -208,7 +225,7 @@ def build(sim: Sim) -> Any:
         return topic
 
     @trace_llm(provider=WRITER.provider, model=WRITER.name)
-    async def write_stream(notes: int) -> AsyncIterator[dict[str, Any]]:
+    async def write_stream(notes: int, messages: list[dict[str, str]]) -> AsyncIterator[dict[str, Any]]:
         inp, out = sim.tokens(3000, 12000) + 500 * notes, sim.tokens(400, 900)
         await sim.sleep(sim.lognormal(WRITER.ttft))
         sim.maybe_fail(WRITER)
@@ -225,13 +242,14 @@ def build(sim: Sim) -> Any:
     @trace_agent("writer", description="Writes the report")
     async def writer(notes: list[str]) -> int:
         n = 0
-        async for _event in write_stream(len(notes)):
+        messages = [{"role": "system", "content": WRITER_STYLE_GUIDE}, {"role": "user", "content": "\n".join(notes)}]
+        async for _event in write_stream(len(notes), messages=messages):
             n += 1
         return n
 
     @trace_workflow("research_report")
-    async def research(question: str) -> int:
-        topics = await planner(question)
+    async def research(question: str, session: str) -> int:
+        topics = await planner(question, session)
         models = [HAIKU if i % 2 == 0 else FLASH for i in range(len(topics))]
         results = await asyncio.gather(
             *(researcher(t, m) for t, m in zip(topics, models, strict=True)), return_exceptions=True
@@ -253,7 +271,7 @@ async def run_workload(duration: float, rate: float, seed: int, scale: float, pr
         sim.stats.started += 1
         try:
             with conversation(f"session-{n % 25}"):
-                await research(f"question {n}")
+                await research(f"question {n}", f"session-{n % 25}")
             sim.stats.done += 1
         except Exception:  # noqa: BLE001 - a failed request is part of the simulation
             sim.stats.failed += 1
@@ -386,6 +404,26 @@ def summary_tables(summary: dict[str, Any]) -> list[Table]:
     ]
 
 
+def suggestion_table(ranked: list[Suggestion]) -> Table:
+    table = Table(
+        title="Suggestions, ranked (ap.suggestions()); savings per day are extrapolated from the calls observed",
+        title_justify="left",
+    )
+    for col in ("#", "severity", "rule", "suggestion", "saves/day"):
+        table.add_column(col, justify="right" if col in ("#", "saves/day") else "left", no_wrap=col != "suggestion")
+    for i, s in enumerate(ranked, 1):
+        saves = []
+        if s.savings_usd_per_day:
+            saves.append(_usd(s.savings_usd_per_day))
+        if s.savings_seconds_per_day:
+            saves.append(f"{s.savings_seconds_per_day / 3600:,.1f} h")
+        color = {"high": "red", "medium": "yellow"}.get(s.severity, "white")
+        table.add_row(str(i), f"[{color}]{s.severity}[/]", s.rule, s.title, " + ".join(saves) or "-")
+    if not ranked:
+        table.add_row("-", "-", "-", "nothing to improve in this window", "-")
+    return table
+
+
 def run_demo(
     *,
     duration: float = 30.0,
@@ -409,6 +447,8 @@ def run_demo(
         prometheus_port=port,
         metric_readers=[reader],
         metric_export_interval_ms=5000,
+        # The simulated world runs time_scale times faster; so does the latency target.
+        thresholds={"slow_p95_s": 5.0 * time_scale},
     )
     if setup.prometheus_url:
         console.print(f"[bold]Prometheus metrics:[/] {setup.prometheus_url}")
@@ -438,9 +478,26 @@ def run_demo(
     )
     for table in summary_tables(summary):
         console.print(table)
+    ranked = suggestions()
+    score, parts = health()
+    console.print(suggestion_table(ranked))
+    console.print(
+        f"[bold]Health score {score:.0f}/100[/] "
+        + " · ".join(f"{name} {value:.0%}" for name, value in parts.items())
+        + "  (agentperf.health.score; formula in the README)"
+    )
     if json_path:
         with open(json_path, "w", encoding="utf-8") as f:
-            json.dump({"requests": vars(stats), **summary}, f, indent=2)
+            json.dump(
+                {
+                    "requests": vars(stats),
+                    **summary,
+                    "suggestions": [s.as_dict() for s in ranked],
+                    "health": {"score": score, **parts},
+                },
+                f,
+                indent=2,
+            )
     console.print(
         "Latency percentiles are histogram_quantile() over the exported buckets, as Prometheus computes them."
     )

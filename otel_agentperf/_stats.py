@@ -298,4 +298,4 @@ def fingerprint(args: tuple[Any, ...], kwargs: dict[str, Any]) -> int | None:
         text = repr((args, kwargs))
     except Exception:  # noqa: BLE001 - a user's __repr__ may raise
         return None
-    return hash(text[:4096]) if len(text) <= 65_536 else None
+    return hash(text) if len(text) <= 65_536 else None  # the whole text: prompts differ at the end
