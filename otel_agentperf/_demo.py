@@ -412,7 +412,7 @@ def suggestion_table(ranked: list[Suggestion]) -> Table:
     for col in ("#", "severity", "rule", "suggestion", "saves/day"):
         table.add_column(col, justify="right" if col in ("#", "saves/day") else "left", no_wrap=col != "suggestion")
     for i, s in enumerate(ranked, 1):
-        saves = []
+        saves: list[str] = []
         if s.savings_usd_per_day:
             saves.append(_usd(s.savings_usd_per_day))
         if s.savings_seconds_per_day:
