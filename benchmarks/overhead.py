@@ -167,6 +167,22 @@ def main() -> None:
         )
     )
 
+    # What the suggestion statistics cost per span: the same calls with the advisor's observe() a no-op.
+    from otel_agentperf._advisor import Advisor
+
+    class QuietAdvisor(Advisor):
+        def observe(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    live = STATE.advisor
+    tool_args = ap.trace_tool("geocode")(lambda city: city)
+    with_stats = time_sync(lambda: tool_args("Paris"), n, repeats), time_sync(llm_usage, n, repeats)
+    STATE.advisor = QuietAdvisor()
+    without = time_sync(lambda: tool_args("Paris"), n, repeats), time_sync(llm_usage, n, repeats)
+    STATE.advisor = live
+    rows.append(("suggestion stats per tool span (with − without)", with_stats[0] - without[0]))
+    rows.append(("suggestion stats per LLM span with tokens (with − without)", with_stats[1] - without[1]))
+
     # opentelemetry-util-genai (the official GenAI helpers) on the same providers, for comparison.
     try:
         from opentelemetry.util.genai.handler import TelemetryHandler

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 
 from . import semconv as sc
 from ._errors import logger
-from ._stats import Stats, fingerprint
+from ._stats import Stats, combine, fingerprint
 from ._suggest import BUILTIN_RULES, Rule, Snapshot, Suggestion, Thresholds, evaluate, health_score
 
 if TYPE_CHECKING:
@@ -126,9 +126,7 @@ class Advisor:
                 cost,
                 retry,
             )
-            stats.observe(
-                stats.provider_models, (provider, model), now, duration, error, tin, tout, tcached, cost, retry
-            )
+            # (provider, model) rows are merged from the agent rows at snapshot time: one update per call.
             if call.fp is not None and error is None and not call.retry:
                 stats.repeats.add(f"llm:{model}", call.fp, now, duration, stats.window_s)
             prefix = call.prefix
@@ -167,9 +165,6 @@ class Advisor:
             tcached,
             usd or 0.0,
         )
-        stats.observe(
-            stats.provider_models, (provider or "", key_model), now, duration, error, tin, tout, tcached, usd or 0.0
-        )
         if agent:
             stats.child_time(agent, f"llm {key_model}", duration)
 
@@ -204,12 +199,13 @@ class Advisor:
             hourly = status.get("hour")
             daily_limit = budget.budget.daily_usd
             hourly_limit = budget.budget.hourly_usd
+        agent_models = stats.agent_models.snapshot(epoch)
         return Snapshot(
             window_s=window,
             source="process",
             agents=stats.agents.snapshot(epoch),
-            agent_models=stats.agent_models.snapshot(epoch),
-            provider_models=stats.provider_models.snapshot(epoch),
+            agent_models=agent_models,
+            provider_models=combine(agent_models, lambda key: key[1:]),
             tools=stats.tools.snapshot(epoch),
             repeats=stats.repeats.repeated(now, stats.window_s),
             prefixes=stats.prefixes.repeated(now, stats.window_s),

@@ -28,6 +28,16 @@ exit status: 0 priced, 1 unknown model
 """
 
 
+_EPILOG_SUGGEST = """examples:
+  agentperf suggest --prometheus http://localhost:9090            every process and service Prometheus scrapes
+  agentperf suggest --prometheus http://mimir:9009/prometheus --window 1h --daily-budget 200
+  agentperf suggest --endpoint http://127.0.0.1:9464/metrics      one running app: two scrapes 10 s apart
+  agentperf suggest --prometheus http://localhost:9090 --json --fail-on high
+
+exit status: 0 done, 1 a suggestion at or above --fail-on, 3 the metrics source could not be read
+"""
+
+
 def _positive(text: str) -> float:
     value = float(text)
     if not value > 0:
@@ -81,6 +91,27 @@ def build_parser() -> argparse.ArgumentParser:
     cost.add_argument("--cache-read-tokens", type=int, default=0)
     cost.add_argument("--cache-write-tokens", type=int, default=0)
     cost.add_argument("--reasoning-tokens", type=int, default=0)
+    suggest = sub.add_parser(
+        "suggest",
+        help="optimization suggestions from Prometheus (fleet-wide) or an app's /metrics endpoint",
+        description="Run the suggestion rules on our metrics over a window: slow agents/tools/models, "
+        "model downgrades, error-prone providers and tools, resource pressure, budget burn.",
+        epilog=_EPILOG_SUGGEST,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    source = suggest.add_mutually_exclusive_group(required=True)
+    source.add_argument("--prometheus", metavar="URL", help="a Prometheus-compatible API (Prometheus, Mimir, Thanos)")
+    source.add_argument(
+        "--endpoint", metavar="URL", help="an app's Prometheus endpoint, e.g. http://127.0.0.1:9464/metrics"
+    )
+    suggest.add_argument("--window", default="15m", help="window over which to judge (Prometheus mode; default 15m)")
+    suggest.add_argument("--interval", type=_positive, default=10.0, help="seconds between the two scrapes (endpoint)")
+    suggest.add_argument("--daily-budget", type=_positive, help="USD per day, for the budget-burn rule")
+    suggest.add_argument("--threshold", action="append", default=[], metavar="NAME=VALUE", help="override a threshold")
+    suggest.add_argument("--json", action="store_true", help="print JSON (suggestions and health)")
+    suggest.add_argument(
+        "--fail-on", choices=("low", "medium", "high"), help="exit 1 if a suggestion this severe exists"
+    )
     return parser
 
 
@@ -115,6 +146,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if getattr(args, name) < 0:
                 parser.error(f"--{name.replace('_', '-')} must be >= 0")
         return show_cost(args)
+    if args.command == "suggest":
+        from ._cli_suggest import run_suggest
+
+        return run_suggest(args, parser)
     parser.print_help()
     return 2
 

@@ -26,9 +26,8 @@ from . import semconv as sc
 from ._api import trace_agent, trace_llm, trace_tool, trace_workflow
 from ._record import conversation, health, record_cost, suggestions, top_conversations
 from ._setup import configure, shutdown
-from ._suggest import Suggestion
 from ._summary import Group, add_cost, add_tokens, group_latency
-from ._terminal import terminal
+from ._terminal import suggestion_table, terminal
 
 
 class RateLimitError(Exception):
@@ -402,26 +401,6 @@ def summary_tables(summary: dict[str, Any]) -> list[Table]:
         table("Tools", "tool", summary["tools"], False),
         conversations,
     ]
-
-
-def suggestion_table(ranked: list[Suggestion]) -> Table:
-    table = Table(
-        title="Suggestions, ranked (ap.suggestions()); savings per day are extrapolated from the calls observed",
-        title_justify="left",
-    )
-    for col in ("#", "severity", "rule", "suggestion", "saves/day"):
-        table.add_column(col, justify="right" if col in ("#", "saves/day") else "left", no_wrap=col != "suggestion")
-    for i, s in enumerate(ranked, 1):
-        saves: list[str] = []
-        if s.savings_usd_per_day:
-            saves.append(_usd(s.savings_usd_per_day))
-        if s.savings_seconds_per_day:
-            saves.append(f"{s.savings_seconds_per_day / 3600:,.1f} h")
-        color = {"high": "red", "medium": "yellow"}.get(s.severity, "white")
-        table.add_row(str(i), f"[{color}]{s.severity}[/]", s.rule, s.title, " + ".join(saves) or "-")
-    if not ranked:
-        table.add_row("-", "-", "-", "nothing to improve in this window", "-")
-    return table
 
 
 def run_demo(

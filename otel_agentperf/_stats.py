@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,6 +143,32 @@ def merge(key: tuple[str, ...], aggs: Iterable[Agg], children: dict[str, float])
     return row
 
 
+def combine(rows: Iterable[Row], key: Callable[[tuple[str, ...]], tuple[str, ...]]) -> list[Row]:
+    """Merge rows by a coarser key (e.g. (agent, provider, model) → (provider, model)), quantiles recomputed."""
+    merged: dict[tuple[str, ...], Row] = {}
+    for row in rows:
+        k = key(row.key)
+        into = merged.get(k)
+        if into is None:
+            into = merged[k] = Row(k)
+        into.count += row.count
+        into.seconds += row.seconds
+        into.tokens_in += row.tokens_in
+        into.tokens_out += row.tokens_out
+        into.tokens_cached += row.tokens_cached
+        into.cost += row.cost
+        into.retries += row.retries
+        for name, n in row.errors.items():
+            into.errors[name] = into.errors.get(name, 0) + n
+        for index, n in row.sketch.items():
+            into.sketch[index] = into.sketch.get(index, 0) + n
+    for row in merged.values():
+        row.p50 = sketch_quantile(row.sketch, 0.50)
+        row.p95 = sketch_quantile(row.sketch, 0.95)
+        row.p99 = sketch_quantile(row.sketch, 0.99)
+    return list(merged.values())
+
+
 class Table:
     """Rolling stats per key, at most ``max_keys`` keys (new keys past the cap are dropped and counted)."""
 
@@ -209,7 +235,6 @@ class Stats:
     started: float = field(default_factory=time.perf_counter)
     agents: Table = field(default_factory=lambda: Table(512))
     agent_models: Table = field(default_factory=lambda: Table(1024))
-    provider_models: Table = field(default_factory=lambda: Table(256))
     tools: Table = field(default_factory=lambda: Table(512))
     repeats: Repeats = field(default_factory=lambda: Repeats(10_000))
     prefixes: Repeats = field(default_factory=lambda: Repeats(2_000))
@@ -279,7 +304,6 @@ class Stats:
         return {
             "agents": self.agents.dropped,
             "agent_models": self.agent_models.dropped,
-            "provider_models": self.provider_models.dropped,
             "tools": self.tools.dropped,
             "repeats_evicted": self.repeats.evicted,
             "prefixes_evicted": self.prefixes.evicted,
