@@ -38,6 +38,21 @@ exit status: 0 done, 1 a suggestion at or above --fail-on, 3 the metrics source 
 """
 
 
+_EPILOG_ALERTS = """examples:
+  agentperf alerts                      listen on 127.0.0.1:9095 (the default receiver of deploy/alertmanager)
+  agentperf alerts --port 9095 --record alerts.jsonl
+"""
+_EPILOG_STACK = """examples:
+  agentperf stack up                    Prometheus :9090 + Alertmanager :9093 + alert printer :9095, scraping :9464
+  agentperf stack up --scrape 127.0.0.1:9464 --scrape 10.0.0.5:9464
+  agentperf stack up --fast             1 s scrapes and rule durations ÷ 60: see alerts fire within a minute
+  agentperf stack status
+  agentperf stack down
+
+exit status: 0 done, 1 not running (status), 3 cannot start (missing binaries, port in use)
+"""
+
+
 def _positive(text: str) -> float:
     value = float(text)
     if not value > 0:
@@ -66,6 +81,10 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--port", type=int, default=9464, help="Prometheus endpoint port on 127.0.0.1 (0: any free)")
     demo.add_argument("--time-scale", type=_positive, default=1.0, help="multiply simulated latencies (e.g. 0.1)")
     demo.add_argument("--json", metavar="PATH", help="also write the summary as JSON to PATH")
+    demo.add_argument(
+        "--fault-at", type=float, metavar="S", help="inject a fault S seconds in (writer crashes, spend spike)"
+    )
+    demo.add_argument("--fault-for", type=_positive, default=30.0, metavar="S", help="how long the fault lasts (30)")
     demo.add_argument("--linger", type=float, default=0.0, help="keep serving metrics this many seconds after")
     prices = sub.add_parser(
         "prices",
@@ -112,6 +131,31 @@ def build_parser() -> argparse.ArgumentParser:
     suggest.add_argument(
         "--fail-on", choices=("low", "medium", "high"), help="exit 1 if a suggestion this severe exists"
     )
+    alerts = sub.add_parser(
+        "alerts",
+        help="receive Alertmanager webhooks and print the notifications",
+        description="A webhook receiver for Alertmanager that prints alerts readably (no Slack or e-mail needed).",
+        epilog=_EPILOG_ALERTS,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    alerts.add_argument("--host", default="127.0.0.1")
+    alerts.add_argument("--port", type=int, default=9095)
+    alerts.add_argument("--record", metavar="FILE", help="also append every notification to FILE as a JSON line")
+    alerts.add_argument("--grafana", default="http://localhost:3000", help="base URL for dashboard links")
+    stack = sub.add_parser(
+        "stack",
+        help="run Prometheus + Alertmanager + the alert printer from installed binaries (no Docker)",
+        description="Start, stop or inspect a local monitoring stack with the same rules as deploy/.",
+        epilog=_EPILOG_STACK,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    stack.add_argument("action", choices=("up", "down", "status"))
+    stack.add_argument("--dir", help="state directory (default ~/.local/state/agentperf/stack)")
+    stack.add_argument("--scrape", action="append", metavar="HOST:PORT", help="app endpoints (default 127.0.0.1:9464)")
+    stack.add_argument("--prometheus-port", type=int, default=9090)
+    stack.add_argument("--alertmanager-port", type=int, default=9093)
+    stack.add_argument("--alerts-port", type=int, default=9095)
+    stack.add_argument("--fast", action="store_true", help="1 s intervals and rule durations divided by 60")
     return parser
 
 
@@ -131,6 +175,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 time_scale=args.time_scale,
                 linger=args.linger,
                 json_path=args.json,
+                fault_at=args.fault_at,
+                fault_for=args.fault_for,
             )
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)
@@ -146,12 +192,74 @@ def main(argv: Sequence[str] | None = None) -> int:
             if getattr(args, name) < 0:
                 parser.error(f"--{name.replace('_', '-')} must be >= 0")
         return show_cost(args)
+    if args.command == "alerts":
+        return _run_alerts(args)
+    if args.command == "stack":
+        return _run_stack(args)
     if args.command == "suggest":
         from ._cli_suggest import run_suggest
 
         return run_suggest(args, parser)
     parser.print_help()
     return 2
+
+
+def _run_alerts(args: argparse.Namespace) -> int:
+    from ._alerts_receiver import AlertPrinter
+
+    record = open(args.record, "a", encoding="utf-8") if args.record else None
+    try:
+        printer = AlertPrinter(args.host, args.port, record=record, grafana=args.grafana)
+    except OSError as exc:
+        print(f"agentperf alerts: cannot listen on {args.host}:{args.port}: {exc}", file=sys.stderr)
+        return 3
+    printer.console.print(f"Waiting for Alertmanager notifications on http://{args.host}:{printer.port}/alerts")
+    try:
+        printer.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        printer.close()
+        if record is not None:
+            record.close()
+    return 0
+
+
+def _run_stack(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from . import _stack
+
+    directory = Path(args.dir) if args.dir else _stack.default_dir()
+    try:
+        if args.action == "up":
+            info = _stack.start(
+                directory,
+                args.scrape or ["127.0.0.1:9464"],
+                prometheus_port=args.prometheus_port,
+                alertmanager_port=args.alertmanager_port,
+                alerts_port=args.alerts_port,
+                fast=args.fast,
+            )
+            print(f"Prometheus    {info.prometheus_url}   (rules from deploy/prometheus/rules)")
+            print(f"Alertmanager  {info.alertmanager_url}")
+            print(f"Alerts        {info.alerts_url}   printed to {directory / 'alerts.log'}")
+            print(f"State and logs in {directory}; stop with: agentperf stack down")
+            return 0
+        if args.action == "down":
+            stopped = _stack.stop(directory)
+            print("stopped: " + (", ".join(stopped) if stopped else "nothing was running"))
+            return 0
+        states = _stack.status(directory)
+        if not states:
+            print(f"no stack in {directory}")
+            return 1
+        for name, alive in states.items():
+            print(f"{name:13} {'running' if alive else 'stopped'}")
+        return 0 if all(states.values()) else 1
+    except _stack.StackError as exc:
+        print(f"agentperf stack: {exc}", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
 import random
 import time
@@ -19,6 +20,7 @@ from typing import Any
 
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from rich.console import Console
+from rich.logging import RichHandler
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -32,6 +34,10 @@ from ._terminal import suggestion_table, terminal
 
 class RateLimitError(Exception):
     """The fake provider's 429."""
+
+
+class WriterCrashError(Exception):
+    """The injected fault (--fault-at): the writer's backend fails."""
 
 
 class ToolTimeoutError(Exception):
@@ -51,6 +57,7 @@ PLANNER = Model("openai", "gpt-4o", 0.45, 90.0, 0.01)
 HAIKU = Model("anthropic", "claude-haiku-4-5", 0.35, 160.0, 0.03)
 FLASH = Model("gcp.gemini", "gemini-2.0-flash", 0.25, 220.0, 0.14)
 WRITER = Model("anthropic", "claude-sonnet-4-5", 0.8, 110.0, 0.02)
+OPUS = Model("anthropic", "claude-opus-4-5", 1.2, 60.0, 0.0)
 EMBED = Model("openai", "text-embedding-3-small", 0.08, 1e9, 0.0)
 
 WRITER_STYLE_GUIDE = "Write in a clear, neutral, well-sourced style. Cite every claim. " * 80  # ~5,000 chars
@@ -78,6 +85,16 @@ class Progressed:
 class Sim:
     rng: random.Random
     scale: float
+    fault_window: tuple[float, float] | None = None
+    """(start, end) seconds after the run starts: the writer crashes and spend spikes meanwhile."""
+    started: float = field(default_factory=time.monotonic)
+
+    def in_fault(self) -> bool:
+        if self.fault_window is None:
+            return False
+        elapsed = time.monotonic() - self.started
+        return self.fault_window[0] <= elapsed < self.fault_window[1]
+
     stats: Progressed = field(default_factory=Progressed)
 
     async def sleep(self, seconds: float) -> None:
@@ -197,6 +214,20 @@ def build(sim: Sim) -> Any:
 
     summarisers = {HAIKU.name: summariser(HAIKU), FLASH.name: summariser(FLASH)}
 
+    # A self-hosted moderation model: no public price, so its calls are counted as unpriced.
+    @trace_llm(provider="vllm", model="acme-guard-1")
+    async def moderate(text: str) -> dict[str, Any]:
+        await sim.sleep(sim.lognormal(0.05))
+        return {"model": "acme-guard-1", "usage": {"prompt_tokens": 20 + len(text) // 4, "completion_tokens": 1}}
+
+    @trace_llm(provider=OPUS.provider, model=OPUS.name)
+    async def deep_dive(topic: str) -> dict[str, Any]:
+        inp, out = sim.tokens(20_000, 60_000), sim.tokens(2_000, 4_000)
+        await sim.latency(OPUS, out // 10)
+        sim.stats.llm_calls += 1
+        sim.stats.tokens += inp + out
+        return anthropic_message(OPUS, inp, out, cache_read=0)
+
     @trace_agent("planner", description="Splits a question into research topics")
     async def planner(question: str, session: str) -> list[str]:
         await plan_call(question, session)
@@ -208,6 +239,9 @@ def build(sim: Sim) -> Any:
         if sim.rng.random() < 0.5:
             await web_search(topic)  # a repeated identical call: caching would save it
         await vector_lookup(topic)
+        await moderate(topic)
+        if sim.in_fault():
+            await deep_dive(topic)  # the injected cost spike: an expensive model on every topic
         fetched = await asyncio.gather(
             *(fetch_page(u) for u in urls[: sim.rng.choice((1, 2, 3))]), return_exceptions=True
         )
@@ -228,6 +262,8 @@ def build(sim: Sim) -> Any:
         inp, out = sim.tokens(3000, 12000) + 500 * notes, sim.tokens(400, 900)
         await sim.sleep(sim.lognormal(WRITER.ttft))
         sim.maybe_fail(WRITER)
+        if sim.in_fault() and sim.rng.random() < 0.7:
+            raise WriterCrashError("writer backend returned 500")
         yield {"type": "message_start", "message": anthropic_message(WRITER, inp, 1, cache_read=0)}
         chunks = 6
         for i in range(1, chunks + 1):
@@ -261,8 +297,15 @@ def build(sim: Sim) -> Any:
     return research
 
 
-async def run_workload(duration: float, rate: float, seed: int, scale: float, progress: Progress | None) -> Progressed:
-    sim = Sim(random.Random(seed), scale)
+async def run_workload(
+    duration: float,
+    rate: float,
+    seed: int,
+    scale: float,
+    progress: Progress | None,
+    fault_window: tuple[float, float] | None = None,
+) -> Progressed:
+    sim = Sim(random.Random(seed), scale, fault_window)
     research = build(sim)
     pending: set[asyncio.Task[None]] = set()
 
@@ -413,10 +456,18 @@ def run_demo(
     time_scale: float = 1.0,
     linger: float = 0.0,
     json_path: str | None = None,
+    fault_at: float | None = None,
+    fault_for: float = 30.0,
     console: Console | None = None,
 ) -> int:
     """Run the simulated agents with live progress, then print the summary. Returns an exit code."""
     console = console or terminal()
+    fault_window = (fault_at, fault_at + fault_for) if fault_at is not None else None
+    # Our warnings (e.g. the unpriced moderation model) print above the progress bar, not through it.
+    log = logging.getLogger("otel_agentperf")
+    if not log.handlers:
+        log.addHandler(RichHandler(console=console, show_path=False, show_time=False))
+        log.propagate = False
     reader = InMemoryMetricReader()
     setup = configure(
         service_name="agentperf-demo",
@@ -436,6 +487,11 @@ def run_demo(
     if otlp:
         console.print(f"[bold]OTLP export:[/] {otlp}")
     console.print(f"Simulating agents for {duration:g} s at {rate:g} requests/s (seed {seed})")
+    if fault_window is not None:
+        console.print(
+            f"[yellow]Fault injection from {fault_window[0]:g} s to {fault_window[1]:g} s: the writer crashes "
+            "70% of the time and every topic gets an expensive deep dive (cost spike)[/]"
+        )
     with Progress(
         TextColumn("{task.description}"),
         BarColumn(),
@@ -444,7 +500,7 @@ def run_demo(
         transient=False,
         disable=not console.is_terminal and console.quiet,
     ) as progress:
-        stats = asyncio.run(run_workload(duration, rate, seed, time_scale, progress))
+        stats = asyncio.run(run_workload(duration, rate, seed, time_scale, progress, fault_window))
     console.print(
         f"\n[bold]{stats.started} requests[/]: {stats.done} succeeded, {stats.failed} failed; "
         f"{stats.llm_calls} LLM calls, {stats.tokens:,} tokens\n"
