@@ -21,6 +21,7 @@ from . import semconv as sc
 from ._content import bound_arguments, input_messages, output_messages, to_json
 from ._errors import log_internal_error, warn_once
 from ._runtime import (
+    CACHE_READ,
     COST,
     KIND_AGENT,
     KIND_LLM,
@@ -48,8 +49,9 @@ _Context = otel_context.Context
 # that one new Context (not two copies via set_span_in_context + set_value) is built per call.
 _SPAN_KEY = next(iter(trace.set_span_in_context(trace.INVALID_SPAN, otel_context.Context())))
 _rollup_lock = threading.Lock()
-SeriesTuple = tuple[Series, Series | None, Series | None, Series | None, Series | None]
-"""Duration, input tokens, output tokens, time to first chunk, cost (the last four for LLM calls only)."""
+SeriesTuple = tuple[Series, Series | None, Series | None, Series | None, Series | None, Series | None]
+"""Duration, input tokens, output tokens, time to first chunk, cost, cache-read tokens (LLM calls only
+for all but the first)."""
 _MAX_NAME = 128
 
 
@@ -153,7 +155,7 @@ class Spec:
         instruments = STATE.instruments
         duration = instruments.series(self.kind, attrs)
         if self.kind != KIND_LLM:
-            return duration, None, None, None, None
+            return duration, None, None, None, None, None
         first_chunk = {k: v for k, v in attrs.items() if k != sc.ERROR_TYPE}
         return (
             duration,
@@ -161,6 +163,7 @@ class Spec:
             instruments.series(TOKEN_USAGE, tokens_out),
             instruments.series(TIME_TO_FIRST_CHUNK, first_chunk),
             instruments.series(COST, attrs),
+            instruments.series(CACHE_READ, first_chunk),
         )
 
     def _build_labels(
@@ -402,7 +405,7 @@ class Call:
             series[0].record(duration)
             priced: tuple[float, str] | None = None
             if usage is not None:  # only LLM calls hold usage (record_usage elsewhere goes to totals)
-                record_tokens(usage, series[1], series[2])
+                record_tokens(usage, series[1], series[2], series[5])
                 attrs = usage_attributes(usage, with_meta=True)
                 # No token counts and no reported cost: the price is unknown, not zero.
                 priced = (
@@ -512,11 +515,15 @@ def usage_attributes(usage: Usage, *, with_meta: bool) -> dict[str, Any]:
     return attrs
 
 
-def record_tokens(usage: Usage, input_series: Series | None, output_series: Series | None) -> None:
+def record_tokens(
+    usage: Usage, input_series: Series | None, output_series: Series | None, cache_series: Series | None = None
+) -> None:
     if usage.input_tokens is not None and input_series is not None:
         input_series.record(usage.input_tokens)
     if usage.output_tokens is not None and output_series is not None:
         output_series.record(usage.output_tokens)
+    if usage.cache_read_tokens and cache_series is not None:
+        cache_series.record(usage.cache_read_tokens)
 
 
 def price(

@@ -26,7 +26,7 @@ from ._call import (
 from ._errors import log_internal_error, warn_once
 from ._ledger import ConversationCost
 from ._pricing import refresh_from_network
-from ._runtime import COST, KIND_LLM, STATE, TOKEN_USAGE, Series, SeriesCache
+from ._runtime import CACHE_READ, COST, KIND_LLM, STATE, TOKEN_USAGE, Series, SeriesCache
 from ._suggest import Rule, Suggestion
 from ._usage import Usage, extract_usage, token_count
 
@@ -87,12 +87,13 @@ def record_response(response: Any, *, provider: str | None = None) -> None:
         log_internal_error("record_response")
 
 
-def _token_series(base: dict[str, Any]) -> tuple[Series, Series, Series]:
+def _token_series(base: dict[str, Any]) -> tuple[Series, Series, Series, Series]:
     instruments = STATE.instruments
     return (
         instruments.series(TOKEN_USAGE, {**base, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_INPUT}),
         instruments.series(TOKEN_USAGE, {**base, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_OUTPUT}),
         instruments.series(COST, base),
+        instruments.series(CACHE_READ, base),
     )
 
 
@@ -117,7 +118,7 @@ def _apply(usage: Usage, provider: str | None, *, explicit: bool) -> None:
         series = _token_series(base)
         if not _loose_series.put(key, series):  # cardinality guard
             series = _token_series({sc.GEN_AI_OPERATION_NAME: sc.OP_CHAT, sc.GEN_AI_REQUEST_MODEL: sc.OVERFLOW_LABEL})
-    record_tokens(usage, series[0], series[1])
+    record_tokens(usage, series[0], series[1], series[3])
     priced = price(usage, provider, model, series[2]) if usage.has_tokens() or usage.provider_cost is not None else None
     if priced is not None:
         conv = call.conversation if call is not None else current_conversation()

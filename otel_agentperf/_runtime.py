@@ -29,6 +29,7 @@ KIND_WORKFLOW = 3
 TOKEN_USAGE = 4
 TIME_TO_FIRST_CHUNK = 5
 COST = 6
+CACHE_READ = 7
 
 HISTOGRAMS: tuple[tuple[str, str, str, tuple[float, ...]], ...] = (
     (sc.INVOKE_AGENT_DURATION, sc.UNIT_SECONDS, "Duration of agent invocations", sc.AGENT_DURATION_BUCKETS),
@@ -38,6 +39,12 @@ HISTOGRAMS: tuple[tuple[str, str, str, tuple[float, ...]], ...] = (
     (sc.CLIENT_TOKEN_USAGE, sc.UNIT_TOKENS, "Number of input and output tokens used", sc.TOKEN_BUCKETS),
     (sc.CLIENT_TIME_TO_FIRST_CHUNK, sc.UNIT_SECONDS, "Time to the first chunk of a stream", sc.DURATION_BUCKETS),
     (sc.CLIENT_OPERATION_COST, sc.UNIT_USD, "Cost of GenAI operations in USD", sc.COST_BUCKETS),
+    (
+        sc.CLIENT_TOKEN_CACHE_READ,
+        sc.UNIT_TOKENS,
+        "Input tokens read from the provider's prompt cache",
+        sc.TOKEN_BUCKETS,
+    ),
 )
 
 

@@ -91,6 +91,8 @@ INVOKE_AGENT_DURATION: Final = "gen_ai.invoke_agent.duration"
 EXECUTE_TOOL_DURATION: Final = "gen_ai.execute_tool.duration"
 WORKFLOW_DURATION: Final = "gen_ai.workflow.duration"
 
+CLIENT_TOKEN_CACHE_READ: Final = "agentperf.client.token.cache_read"
+"""Histogram of cache-read input tokens per call (inside ``gen_ai.client.token.usage`` input): cache share."""
 CLIENT_OPERATION_COST: Final = "gen_ai.client.operation.cost"
 """Histogram of the USD cost of each inference (semconv PR #443 proposal); labelled like the duration."""
 UNPRICED_CALLS: Final = "agentperf.cost.unpriced_calls"
@@ -157,6 +159,7 @@ PROMETHEUS_NAMES: Final = {
     EXECUTE_TOOL_DURATION: "gen_ai_execute_tool_duration_seconds",
     WORKFLOW_DURATION: "gen_ai_workflow_duration_seconds",
     CLIENT_OPERATION_COST: "gen_ai_client_operation_cost",
+    CLIENT_TOKEN_CACHE_READ: "agentperf_client_token_cache_read",
     UNPRICED_CALLS: "agentperf_cost_unpriced_calls_total",
     OTHER_COST: "agentperf_cost_other_total",
     SUGGESTIONS_ACTIVE: "agentperf_suggestions_active",

@@ -40,6 +40,10 @@ REFERENCE = {
         [0.00001, 0.00003, 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10],
     ),
 }
+REFERENCE["agentperf.client.token.cache_read"] = (
+    "{token}",
+    [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864],
+)
 COUNTERS = {"agentperf.cost.unpriced_calls": "{call}", "agentperf.cost.other": "{USD}"}
 GAUGES = {
     "agentperf.suggestions.active": "{suggestion}",
@@ -58,7 +62,7 @@ PROM_NAME = re.compile(r"^[a-zA-Z_:][a-zA-Z0-9_:]*$")
 def workload() -> None:
     @ap.trace_llm(provider="openai", model="gpt-4o-mini")
     def ask() -> dict[str, object]:
-        return {"usage": {"prompt_tokens": 3, "completion_tokens": 4}}
+        return {"usage": {"prompt_tokens": 3, "completion_tokens": 4, "prompt_tokens_details": {"cached_tokens": 2}}}
 
     @ap.trace_llm(provider="openai", model="gpt-4o-mini")
     def stream() -> object:
