@@ -156,6 +156,13 @@ def build_parser() -> argparse.ArgumentParser:
     stack.add_argument("--alertmanager-port", type=int, default=9093)
     stack.add_argument("--alerts-port", type=int, default=9095)
     stack.add_argument("--fast", action="store_true", help="1 s intervals and rule durations divided by 60")
+    stack.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="RECORD=VALUE",
+        help="override a threshold, e.g. agentperf:budget:usd_per_day=500",
+    )
     return parser
 
 
@@ -225,6 +232,19 @@ def _run_alerts(args: argparse.Namespace) -> int:
     return 0
 
 
+def _parse_sets(items: list[str]) -> dict[str, float]:
+    from ._stack import StackError
+
+    out: dict[str, float] = {}
+    for item in items:
+        name, _, value = item.partition("=")
+        try:
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise StackError(f"--set expects RECORD=NUMBER, got {item!r}") from None
+    return out
+
+
 def _run_stack(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -240,6 +260,7 @@ def _run_stack(args: argparse.Namespace) -> int:
                 alertmanager_port=args.alertmanager_port,
                 alerts_port=args.alerts_port,
                 fast=args.fast,
+                thresholds=_parse_sets(args.set),
             )
             print(f"Prometheus    {info.prometheus_url}   (rules from deploy/prometheus/rules)")
             print(f"Alertmanager  {info.alertmanager_url}")

@@ -72,6 +72,16 @@ def compress(text: str, factor: int = 60) -> str:
     return _DURATION.sub(repl, text)
 
 
+def set_thresholds(text: str, values: dict[str, float]) -> str:
+    """Replace ``expr: vector(N)`` of the named threshold records (the thresholds file's one-place edit)."""
+    for name, value in values.items():
+        pattern = re.compile(rf"(- record: {re.escape(name)}\s*\n\s*expr: vector\()([^)]*)(\))")
+        text, count = pattern.subn(lambda m, v=value: f"{m.group(1)}{v:g}{m.group(3)}", text)
+        if count != 1:
+            raise StackError(f"unknown threshold {name!r} (see deploy/prometheus/rules/agentperf-thresholds.yml)")
+    return text
+
+
 def write_configs(
     directory: Path,
     scrape_targets: list[str],
@@ -80,6 +90,7 @@ def write_configs(
     alertmanager_port: int,
     alerts_port: int,
     fast: bool,
+    thresholds: dict[str, float] | None = None,
 ) -> tuple[Path, Path]:
     import yaml
 
@@ -89,6 +100,8 @@ def write_configs(
     rules_dir.mkdir(exist_ok=True)
     for name in RULE_FILES:
         text = (deploy / "prometheus" / "rules" / name).read_text()
+        if name == RULE_FILES[0] and thresholds:
+            text = set_thresholds(text, thresholds)
         (rules_dir / name).write_text(compress(text) if fast else text)
     interval = "1s" if fast else "15s"
     prometheus = {
@@ -140,6 +153,7 @@ def start(
     alertmanager_port: int = 9093,
     alerts_port: int = 9095,
     fast: bool = False,
+    thresholds: dict[str, float] | None = None,
     timeout: float = 30.0,
 ) -> StackInfo:
     if (directory / "pids.json").exists() and any(status(directory).values()):
@@ -153,6 +167,7 @@ def start(
         alertmanager_port=alertmanager_port,
         alerts_port=alerts_port,
         fast=fast,
+        thresholds=thresholds,
     )
     pids = {
         "alerts": _spawn(
