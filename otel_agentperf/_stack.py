@@ -131,9 +131,15 @@ def write_configs(
     return prometheus_path, alertmanager_path
 
 
+# Processes this Python process started (when `start` is called in-process, e.g. by the tests): kept so
+# that `stop` can reap them; the CLI exits right after `up` and leaves them to run on their own.
+_children: dict[int, subprocess.Popen[bytes]] = {}
+
+
 def _spawn(args: list[str], log: Path) -> int:
     with open(log, "ab") as out:
         proc = subprocess.Popen(args, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    _children[proc.pid] = proc
     return proc.pid
 
 
@@ -250,10 +256,9 @@ def stop(directory: Path) -> list[str]:
                 os.kill(pid, signal.SIGKILL)
             except OSError:
                 pass
-        try:
-            os.waitpid(pid, os.WNOHANG)  # reap if it was our child
-        except (ChildProcessError, OSError):
-            pass
+        child = _children.pop(pid, None)
+        if child is not None:
+            child.wait(timeout=5)  # reap our own child
     (directory / "pids.json").unlink(missing_ok=True)
     return stopped
 

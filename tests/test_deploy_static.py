@@ -34,7 +34,11 @@ def test_promtool_unit_tests_cover_every_alert() -> None:
     tests = sorted((DEPLOY / "prometheus" / "tests").glob("*.yml"))
     out = run(require_binary("promtool"), "test", "rules", *map(str, tests))
     assert out.returncode == 0, out.stdout + out.stderr
-    alerts = {r["alert"] for g in yaml.safe_load((DEPLOY / "prometheus/rules/agentperf-alerts.yml").read_text())["groups"] for r in g["rules"]}
+    alerts = {
+        r["alert"]
+        for g in yaml.safe_load((DEPLOY / "prometheus/rules/agentperf-alerts.yml").read_text())["groups"]
+        for r in g["rules"]
+    }
     tested: set[str] = set()
     for path in tests:
         for case in yaml.safe_load(path.read_text())["tests"]:
@@ -78,14 +82,22 @@ def test_amtool_check_config(tmp_path: Path) -> None:
 )
 def test_amtool_routes(tmp_path: Path, labels: list[str], receivers: str) -> None:
     config = alertmanager_config(tmp_path)
-    out = run(require_binary("amtool"), "config", "routes", "test", f"--config.file={config}", f"--verify.receivers={receivers}", *labels)
+    out = run(
+        require_binary("amtool"),
+        "config",
+        "routes",
+        "test",
+        f"--config.file={config}",
+        f"--verify.receivers={receivers}",
+        *labels,
+    )
     assert out.returncode == 0, out.stdout + out.stderr
 
 
 def test_no_secrets_in_alertmanager_config() -> None:
     config = yaml.safe_load((DEPLOY / "alertmanager" / "alertmanager.yml").read_text())
     text = json.dumps(config)
-    assert "hooks.slack.com" not in text and "auth_password\"" not in text
+    assert "hooks.slack.com" not in text and 'auth_password"' not in text
     for receiver in config["receivers"]:
         for slack in receiver.get("slack_configs", []):
             assert "api_url_file" in slack and "api_url" not in slack
@@ -141,7 +153,9 @@ def test_collector_config_structure(name: str) -> None:
 def test_compose_file_pins_images_and_binds_localhost() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert {"otel-collector", "prometheus", "alertmanager", "grafana", "tempo", "demo", "agentperf-alerts"} <= set(services)
+    assert {"otel-collector", "prometheus", "alertmanager", "grafana", "tempo", "demo", "agentperf-alerts"} <= set(
+        services
+    )
     for name, svc in services.items():
         image = svc.get("image")
         if image:
@@ -151,7 +165,10 @@ def test_compose_file_pins_images_and_binds_localhost() -> None:
         assert "healthcheck" in svc or name in ("demo",), f"{name} has no health check"
     assert compose.get("volumes"), "named volumes"
     grafana_env = services["grafana"]["environment"]
-    assert any("GF_SECURITY_ADMIN_PASSWORD" in str(e) for e in (grafana_env if isinstance(grafana_env, list) else grafana_env.keys()))
+    assert any(
+        "GF_SECURITY_ADMIN_PASSWORD" in str(e)
+        for e in (grafana_env if isinstance(grafana_env, list) else grafana_env.keys())
+    )
     mounts = json.dumps(services["prometheus"].get("volumes", []))
     assert "deploy/prometheus/rules" in mounts
 
@@ -162,7 +179,15 @@ def test_native_stack_configs_are_valid(tmp_path: Path) -> None:
 
     for fast in (False, True):
         directory = tmp_path / ("fast" if fast else "normal")
-        prom, am = write_configs(directory, ["127.0.0.1:9464"], prometheus_port=9090, alertmanager_port=9093, alerts_port=9095, fast=fast, thresholds={"agentperf:budget:usd_per_day": 250})
+        prom, am = write_configs(
+            directory,
+            ["127.0.0.1:9464"],
+            prometheus_port=9090,
+            alertmanager_port=9093,
+            alerts_port=9095,
+            fast=fast,
+            thresholds={"agentperf:budget:usd_per_day": 250},
+        )
         out = run(require_binary("promtool"), "check", "config", str(prom))
         assert out.returncode == 0, out.stdout + out.stderr
         out = run(require_binary("amtool"), "check-config", str(am))
