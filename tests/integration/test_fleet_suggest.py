@@ -45,7 +45,7 @@ def test_suggest_from_prometheus_and_from_endpoint() -> None:
     try:
         # Endpoint mode while the demo runs: two scrapes 4 s apart.
         time.sleep(3)
-        endpoint = suggest("--endpoint", f"http://127.0.0.1:{port}/metrics", "--interval", "4", "--json",
+        endpoint = suggest("--endpoint", f"http://127.0.0.1:{port}/metrics", "--interval", "6", "--json",
                            "--threshold", "slow_p95_s=0.25")  # fmt: skip
         rules = found(endpoint)
         assert ("slow", "writer") in rules
