@@ -53,6 +53,30 @@ exit status: 0 done, 1 not running (status), 3 cannot start (missing binaries, p
 """
 
 
+_EPILOG_REPORT = """examples:
+  agentperf report --prometheus http://localhost:9090 --since 24h
+  agentperf report --prometheus http://localhost:9090 --weekly --format html --output week.html
+  agentperf report --prometheus http://localhost:9090 --start 2026-11-20T00:00Z --end 2026-11-21T00:00Z --format json
+  agentperf report --prometheus http://localhost:9090 --daily --format markdown > daily.md
+
+exit status: 0 done, 2 bad arguments, 3 the metrics source could not be read
+"""
+_EPILOG_TOP = """examples:
+  agentperf top --prometheus http://localhost:9090          every service Prometheus scrapes (last 5 min)
+  agentperf top --endpoint http://127.0.0.1:9464/metrics    one app, no Prometheus needed
+  agentperf top --prometheus http://localhost:9090 --once   print one refresh and exit (scripts, CI)
+
+exit status: 0 done, 3 the metrics source could not be read
+"""
+_EPILOG_DOCTOR = """examples:
+  agentperf doctor                                          configuration and pricing data
+  agentperf doctor --otlp http://localhost:4317 --endpoint http://127.0.0.1:9464/metrics \\
+                   --prometheus http://localhost:9090 --alertmanager http://localhost:9093
+
+exit status: 0 no failure, 1 at least one check failed
+"""
+
+
 def _positive(text: str) -> float:
     value = float(text)
     if not value > 0:
@@ -163,6 +187,53 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="RECORD=VALUE",
         help="override a threshold, e.g. agentperf:budget:usd_per_day=500",
     )
+    report = sub.add_parser(
+        "report",
+        help="executive report for a time range (terminal, Markdown, JSON, HTML with charts)",
+        description="Summarise a period from a Prometheus-compatible API: KPIs against targets, trends against "
+        "the previous period, agents, models, tools, and recommendations by priority.",
+        epilog=_EPILOG_REPORT,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    report.add_argument("--prometheus", required=True, metavar="URL")
+    period = report.add_mutually_exclusive_group()
+    period.add_argument("--since", default="24h", help="the last DURATION up to now (default 24h)")
+    period.add_argument("--daily", action="store_true", help="the previous full UTC day")
+    period.add_argument("--weekly", action="store_true", help="the previous 7 full UTC days")
+    period.add_argument("--start", help="ISO date/time or Unix time (with --end)")
+    report.add_argument("--end", default="now", help="ISO date/time, Unix time or now (with --start)")
+    report.add_argument("--format", choices=("terminal", "markdown", "json", "html"), default="terminal")
+    report.add_argument("--output", metavar="FILE", help="write to FILE instead of standard output")
+    report.add_argument("--daily-budget", type=_positive, help="USD per day, shown as the spend target")
+    report.add_argument("--latency-target", type=_positive, help="agent p95 target in seconds (default 5)")
+    top = sub.add_parser(
+        "top",
+        help="live terminal dashboard: KPIs vs targets, agents, models, suggestions, alerts",
+        description="A live dashboard in the terminal (works over SSH) from Prometheus or one app's /metrics.",
+        epilog=_EPILOG_TOP,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    top_source = top.add_mutually_exclusive_group(required=True)
+    top_source.add_argument("--prometheus", metavar="URL")
+    top_source.add_argument("--endpoint", metavar="URL")
+    top.add_argument("--window", default="5m", help="window of the numbers (Prometheus mode; default 5m)")
+    top.add_argument("--interval", type=_positive, default=5.0, help="seconds between refreshes (default 5)")
+    top.add_argument("--once", action="store_true", help="print one refresh and exit")
+    top.add_argument("--daily-budget", type=_positive, help="USD per day: the spend/hour target is 1/24 of it")
+    top.add_argument("--latency-target", type=_positive, help="agent p95 target in seconds (default 5)")
+    doctor = sub.add_parser(
+        "doctor",
+        help="check configuration and connectivity, and say how to fix what is wrong",
+        description="Check OTEL_* configuration, the OTLP endpoint (accepting exports), an app's metrics endpoint, "
+        "Prometheus (our metrics, rules, Alertmanager), Alertmanager, and the pricing data.",
+        epilog=_EPILOG_DOCTOR,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    doctor.add_argument("--otlp", metavar="ENDPOINT", help="OTLP endpoint (default OTEL_EXPORTER_OTLP_ENDPOINT)")
+    doctor.add_argument("--protocol", choices=("grpc", "http/protobuf"), help="OTLP protocol (default from env, grpc)")
+    doctor.add_argument("--endpoint", metavar="URL", help="an app's Prometheus endpoint")
+    doctor.add_argument("--prometheus", metavar="URL")
+    doctor.add_argument("--alertmanager", metavar="URL")
     return parser
 
 
@@ -199,6 +270,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             if getattr(args, name) < 0:
                 parser.error(f"--{name.replace('_', '-')} must be >= 0")
         return show_cost(args)
+    if args.command in ("report", "top", "doctor"):
+        from ._cli_views import run_view
+
+        return run_view(args, parser)
     if args.command == "alerts":
         return _run_alerts(args)
     if args.command == "stack":

@@ -30,10 +30,12 @@ LLM = sc.PROMETHEUS_NAMES[sc.CLIENT_OPERATION_DURATION]
 TOKENS = sc.PROMETHEUS_NAMES[sc.CLIENT_TOKEN_USAGE]
 COST = sc.PROMETHEUS_NAMES[sc.CLIENT_OPERATION_COST]
 OTHER_COST = sc.PROMETHEUS_NAMES[sc.OTHER_COST]
+CACHE_READ = sc.PROMETHEUS_NAMES[sc.CLIENT_TOKEN_CACHE_READ]
 COUNTER_SERIES = (
     *(f"{h}_{part}" for h in (AGENT, TOOL, LLM) for part in ("bucket", "count", "sum")),
     f"{TOKENS}_sum",
     f"{COST}_sum",
+    f"{CACHE_READ}_sum",
     OTHER_COST,
 )
 GAUGES = ("process_cpu_utilization", "system_memory_utilization", "process_memory_usage_bytes")
@@ -65,29 +67,30 @@ def _get_json(url: str, timeout: float) -> object:
         raise SourceError(f"cannot query {url.split('?')[0]}: {exc}") from exc
 
 
-def from_prometheus(base_url: str, window: str = "15m", timeout: float = 10.0) -> Samples:
-    """Increases over ``window`` from a Prometheus-compatible HTTP API (summed across instances later)."""
+def from_prometheus(base_url: str, window: str = "15m", timeout: float = 10.0, at: float | None = None) -> Samples:
+    """Increases over ``window`` (ending ``at``, default now) from a Prometheus-compatible HTTP API."""
     window_s = parse_duration(window)
     increases: dict[tuple[str, Labels], float] = {}
     gauges: dict[tuple[str, Labels], float] = {}
     base = base_url.rstrip("/")
     for name in COUNTER_SERIES:
-        for labels, value in _instant(base, f"increase({name}[{window}])", timeout):
+        for labels, value in _instant(base, f"increase({name}[{window}])", timeout, at):
             key = (name, labels)
             increases[key] = increases.get(key, 0.0) + value
     for name in GAUGES:
-        for labels, value in _instant(base, name, timeout):
+        for labels, value in _instant(base, f"max_over_time({name}[{window}])", timeout, at):
             key = (name, labels)
             gauges[key] = max(gauges.get(key, 0.0), value)
     hourly = 0.0
     for series in (f"{COST}_sum", OTHER_COST):
-        hourly += sum(value for _, value in _instant(base, f"sum(increase({series}[1h]))", timeout))
+        hourly += sum(value for _, value in _instant(base, f"sum(increase({series}[1h]))", timeout, at))
     gauges[("hourly_spend", ())] = hourly
     return Samples(window_s, increases, gauges)
 
 
-def _instant(base: str, promql: str, timeout: float) -> Iterable[tuple[Labels, float]]:
-    body = _get_json(f"{base}/api/v1/query?{urllib.parse.urlencode({'query': promql})}", timeout)
+def _instant(base: str, promql: str, timeout: float, at: float | None = None) -> Iterable[tuple[Labels, float]]:
+    params = {"query": promql} if at is None else {"query": promql, "time": f"{at:.3f}"}
+    body = _get_json(f"{base}/api/v1/query?{urllib.parse.urlencode(params)}", timeout)
     if not isinstance(body, dict) or body.get("status") != "success":  # pyright: ignore[reportUnknownMemberType]
         raise SourceError(f"query failed: {promql}: {body}")
     data = body["data"]  # pyright: ignore[reportUnknownVariableType]
@@ -99,10 +102,10 @@ def _instant(base: str, promql: str, timeout: float) -> Iterable[tuple[Labels, f
 
 def from_endpoint(url: str, interval_s: float = 10.0, timeout: float = 10.0) -> Samples:
     """Two scrapes of an app's ``/metrics``, ``interval_s`` apart: the increases in between."""
-    first = _scrape(url, timeout)
+    first = scrape(url, timeout)
     started = time.monotonic()
     time.sleep(interval_s)
-    second = _scrape(url, timeout)
+    second = scrape(url, timeout)
     window = time.monotonic() - started
     increases: dict[tuple[str, Labels], float] = {}
     gauges: dict[tuple[str, Labels], float] = {}
@@ -117,7 +120,7 @@ def from_endpoint(url: str, interval_s: float = 10.0, timeout: float = 10.0) -> 
     return Samples(window, increases, gauges)
 
 
-def _scrape(url: str, timeout: float) -> dict[tuple[str, Labels], float]:
+def scrape(url: str, timeout: float) -> dict[tuple[str, Labels], float]:
     from prometheus_client.parser import text_string_to_metric_families
 
     try:
@@ -154,16 +157,25 @@ def _group(samples: Samples, name: str, keys: tuple[str, ...]) -> dict[tuple[str
     return out
 
 
-def rows(samples: Samples, histogram: str, keys: tuple[str, ...]) -> list[Row]:
+def total(samples: Samples, name: str, **match: str) -> float:
+    """Sum of the increases of ``name`` over series whose labels include ``match``."""
+    out = 0.0
+    for (series, labels), value in samples.increases.items():
+        if series == name and all(dict(labels).get(k) == v for k, v in match.items()):
+            out += value
+    return out
+
+
+def rows(samples: Samples, histogram: str, keys: tuple[str, ...], *, overall: bool = False) -> list[Row]:
     counts = _group(samples, f"{histogram}_count", keys)
     sums = _group(samples, f"{histogram}_sum", keys)
     buckets = _group(samples, f"{histogram}_bucket", keys)
     out: list[Row] = []
     for group, series in counts.items():
-        total = sum(series.values())
-        if total <= 0 or not any(group):
+        calls = sum(series.values())
+        if calls <= 0 or not (overall or any(group)):
             continue
-        row = Row(group, count=round(total), seconds=sum(sums.get(group, {}).values()))
+        row = Row(group, count=round(calls), seconds=sum(sums.get(group, {}).values()))
         for rest, value in series.items():
             error = dict(rest).get("error_type", "")
             if error and value > 0:
