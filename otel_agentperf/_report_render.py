@@ -28,6 +28,12 @@ def _secs(x: float | None) -> str:
     return f"{x * 1000:,.0f} ms" if x < 1 else f"{x:,.2f} s"
 
 
+def _span(seconds: float) -> str:
+    if seconds < 3600:
+        return f"{seconds / 60:,.0f} min"
+    return f"{seconds / 3600:,.1f} h" if seconds < 3 * 86400 else f"{seconds / 86400:,.1f} days"
+
+
 def _trend(x: float | None, *, lower_is_better: bool = False) -> str:
     if x is None:
         return ""
@@ -86,7 +92,7 @@ TOKEN_HEADERS = ["cost", "tokens in", "tokens out"]
 def terminal(report: dict[str, Any], console: Console) -> None:
     p = report["period"]
     console.print(
-        f"[bold]agentperf report[/] {p['start']} → {p['end']} ({p['seconds'] / 3600:,.1f} h) from {report['source']}"
+        f"[bold]agentperf report[/] {p['start']} → {p['end']} ({_span(p['seconds'])}) from {report['source']}"
     )
     summary = Table(title="Executive summary (trend vs. the previous period)", title_justify="left")
     for col in ("KPI", "value", "target", "trend"):
@@ -173,7 +179,8 @@ def svg_chart(
         )
     for i in range(4):
         x = x0 + (x1 - x0) * i / 3
-        label = datetime.fromtimestamp(x, tz=timezone.utc).strftime("%H:%M")
+        pattern = "%H:%M:%S" if x1 - x0 < 600 else "%H:%M" if x1 - x0 < 2 * 86400 else "%m-%d %H:%M"
+        label = datetime.fromtimestamp(x, tz=timezone.utc).strftime(pattern)
         parts.append(
             f'<text class="tick" x="{sx(x):.1f}" y="{height - bottom + 16}" text-anchor="middle">{label}</text>'
         )
@@ -266,7 +273,7 @@ def html_page(report: dict[str, Any]) -> str:
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
 <title>agentperf report {esc(p["start"])} → {esc(p["end"])}</title><style>{_CSS}</style></head>
-<body><header><h1>agentperf report</h1><p>{esc(p["start"])} → {esc(p["end"])} · {p["seconds"] / 3600:,.1f} h · {esc(report["source"])} · generated {esc(report["generated_at"])}</p></header>
+<body><header><h1>agentperf report</h1><p>{esc(p["start"])} → {esc(p["end"])} · {_span(p["seconds"])} · {esc(report["source"])} · generated {esc(report["generated_at"])}</p></header>
 <main><h2>Executive summary</h2><div class="kpis">{"".join(cards)}</div>
 <h2>Trends</h2><div class="charts">{"".join(figures)}</div>
 <h2>Recommendations, by priority</h2><ol class="recs">{recs}</ol>

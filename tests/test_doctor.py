@@ -1,0 +1,119 @@
+"""`agentperf doctor`: every failure it diagnoses, with a fix."""
+
+from __future__ import annotations
+
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+
+from otel_agentperf import _doctor
+from tests.support.otlp_receiver import GrpcReceiver, HttpReceiver
+from tests.support.prom import free_port
+
+
+def test_otlp_unreachable() -> None:
+    check = _doctor.check_otlp(f"http://127.0.0.1:{free_port()}", "grpc")
+    assert check.status == "fail" and "nothing listens" in check.detail and "Collector" in check.fix
+
+
+@pytest.mark.parametrize("protocol", ["grpc", "http/protobuf"])
+def test_otlp_accepting(protocol: str) -> None:
+    receiver = GrpcReceiver() if protocol == "grpc" else HttpReceiver()
+    try:
+        check = _doctor.check_otlp(receiver.endpoint, protocol)
+    finally:
+        receiver.stop()
+    assert check.status == "ok", check
+
+
+def test_otlp_wrong_protocol() -> None:
+    receiver = HttpReceiver()  # HTTP on the port, but we speak gRPC to it
+    try:
+        check = _doctor.check_otlp(receiver.endpoint, "grpc")
+    finally:
+        receiver.stop()
+    assert check.status == "fail" and "does not accept OTLP/grpc" in check.detail and "4318" in check.fix
+
+
+def test_otlp_not_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
+    assert _doctor.check_otlp(None, None).status == "skip"
+
+
+def serve(body: bytes, status: int = 200) -> tuple[ThreadingHTTPServer, str]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return server, f"http://127.0.0.1:{server.server_address[1]}/metrics"
+
+
+def test_endpoint_without_our_metrics() -> None:
+    server, url = serve(b"# TYPE up gauge\nup 1\n")
+    try:
+        check = _doctor.check_endpoint(url)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert check.status == "fail" and "none of ours" in check.detail and "metrics_exporter='prometheus'" in check.fix
+
+
+def test_endpoint_with_our_metrics_and_errors() -> None:
+    server, url = serve(b'gen_ai_invoke_agent_duration_seconds_count{gen_ai_agent_name="a"} 3\n')
+    try:
+        assert _doctor.check_endpoint(url).status == "ok"
+    finally:
+        server.shutdown()
+        server.server_close()
+    server, url = serve(b"nope", status=404)
+    try:
+        assert _doctor.check_endpoint(url).status == "fail"
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert _doctor.check_endpoint(f"http://127.0.0.1:{free_port()}/metrics").status == "fail"
+
+
+def test_prometheus_and_alertmanager_unreachable() -> None:
+    (check,) = _doctor.check_prometheus(f"http://127.0.0.1:{free_port()}")
+    assert check.status == "fail" and "agentperf stack up" in check.fix
+    assert _doctor.check_alertmanager(f"http://127.0.0.1:{free_port()}").status == "fail"
+
+
+def test_bad_configuration(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "zipkin")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_PROTOCOL", "udp")
+    monkeypatch.setenv("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "true")
+    checks = {c.name: c for c in _doctor.check_config()}
+    assert checks["OTEL_TRACES_EXPORTER"].status == "fail"
+    assert checks["OTEL_EXPORTER_OTLP_PROTOCOL"].status == "fail"
+    assert checks["content capture"].status == "warn"
+
+
+def test_pricing(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    assert [c.status for c in _doctor.check_pricing()] == ["ok"]
+    bad = tmp_path / "prices.toml"
+    bad.write_text("this is not toml = = =")
+    monkeypatch.setenv("AGENTPERF_PRICES_FILE", str(bad))
+    checks = {c.name: c for c in _doctor.check_pricing()}
+    assert checks["price overrides"].status == "fail"
+
+    from otel_agentperf import _pricing
+
+    def broken(*args: Any) -> None:
+        raise ImportError("No module named 'genai_prices'")
+
+    monkeypatch.delenv("AGENTPERF_PRICES_FILE")
+    monkeypatch.setattr(_pricing, "_from_genai_prices", broken)
+    (check,) = _doctor.check_pricing()
+    assert check.status == "fail" and "genai-prices" in check.fix
