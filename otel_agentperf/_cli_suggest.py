@@ -48,7 +48,8 @@ def run_suggest(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
         console = terminal()
         calls = sum(r.count for r in snap.agents) or sum(r.count for r in snap.provider_models)
         console.print(f"{calls:,} calls over {snap.window_s:,.0f} s from {args.prometheus or args.endpoint}")
-        console.print(suggestion_table(ranked))
+        title = "Suggestions, ranked (fleet rules on exported metrics); savings per day extrapolated from the window"
+        console.print(suggestion_table(ranked, title))
         console.print(f"Health score {score:.0f}/100 " + " · ".join(f"{k} {v:.0%}" for k, v in parts.items()))
     if args.fail_on and any(_SEVERITY[s.severity] >= _SEVERITY[args.fail_on] for s in ranked):
         return 1

@@ -78,7 +78,7 @@ def from_prometheus(base_url: str, window: str = "15m", timeout: float = 10.0, a
             key = (name, labels)
             increases[key] = increases.get(key, 0.0) + value
     for name in GAUGES:
-        for labels, value in _instant(base, f"max_over_time({name}[{window}])", timeout, at):
+        for labels, value in _instant(base, f"avg_over_time({name}[{window}])", timeout, at):
             key = (name, labels)
             gauges[key] = max(gauges.get(key, 0.0), value)
     hourly = 0.0

@@ -149,7 +149,8 @@ def svg_chart(
     title: str, series: dict[str, list[list[float]]], unit: str, *, width: int = 560, height: int = 240
 ) -> str:
     """A line chart as inline SVG: axes, grid, one polyline per series, a legend."""
-    left, right, top, bottom = 64, 16, 30, 46
+    legend_rows = max(1, (len(series) + 3) // 4)
+    left, right, top, bottom = 64, 16, 30, 32 + 14 * legend_rows
     points = [p for pts in series.values() for p in pts]
     esc = html.escape
     if not points:
@@ -181,8 +182,9 @@ def svg_chart(
         x = x0 + (x1 - x0) * i / 3
         pattern = "%H:%M:%S" if x1 - x0 < 600 else "%H:%M" if x1 - x0 < 2 * 86400 else "%m-%d %H:%M"
         label = datetime.fromtimestamp(x, tz=timezone.utc).strftime(pattern)
+        anchor = "start" if i == 0 else "end" if i == 3 else "middle"
         parts.append(
-            f'<text class="tick" x="{sx(x):.1f}" y="{height - bottom + 16}" text-anchor="middle">{label}</text>'
+            f'<text class="tick" x="{sx(x):.1f}" y="{height - bottom + 16}" text-anchor="{anchor}">{label}</text>'
         )
     for n, (name, pts) in enumerate(sorted(series.items())):
         colour = _COLOURS[n % len(_COLOURS)]
@@ -191,7 +193,7 @@ def svg_chart(
             f'<polyline class="line" data-series="{esc(name)}" fill="none" stroke="{colour}" stroke-width="2" points="{path}"/>'
         )
         lx = left + (n % 4) * ((width - left) / 4)
-        ly = height - 10 - 14 * (n // 4)
+        ly = height - 6 - 14 * (legend_rows - 1 - n // 4)
         parts.append(
             f'<rect x="{lx:.0f}" y="{ly - 9}" width="10" height="10" fill="{colour}"/>'
             f'<text class="legend" x="{lx + 14:.0f}" y="{ly}">{esc(name[:28])}</text>'

@@ -17,28 +17,30 @@ from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from ._suggest import Resources
 
 _lock = threading.Lock()
-_process: Any = None
+# One psutil.Process per reader: cpu_percent() measures since *its own* previous call, so the metric
+# gauges and the suggestion rules must not shorten each other's interval (tiny intervals overshoot).
+_processes: dict[str, Any] = {}
 _gpu_handles: list[Any] | None = None
 
 
-def _proc() -> Any:
-    global _process
-    if _process is None:
+def _proc(reader: str = "rules") -> Any:
+    process = _processes.get(reader)
+    if process is None:
         import psutil
 
-        _process = psutil.Process()
-        _process.cpu_percent(None)  # prime: the next call reports usage since now
-    return _process
+        process = _processes[reader] = psutil.Process()
+        process.cpu_percent(None)  # prime: the next call reports usage since now
+    return process
 
 
-def read() -> Resources:
-    """CPU share of the machine used by this process since the last read, memory, RSS, threads."""
+def read(reader: str = "rules") -> Resources:
+    """CPU share of the machine used by this process since this reader's last read, memory, RSS, threads."""
     res = Resources()
     try:
         import psutil
 
         with _lock:
-            proc = _proc()
+            proc = _proc(reader)
             cpus = psutil.cpu_count() or 1
             res.process_cpu = min(1.0, proc.cpu_percent(None) / 100 / cpus)  # short intervals can overshoot
             res.process_rss_bytes = float(proc.memory_info().rss)
@@ -68,7 +70,7 @@ def register(meter: Meter) -> None:
 
     def snapshot(options: CallbackOptions) -> Resources:
         # One psutil read per collection, shared by the gauges (cpu_percent is "since the last call").
-        res = read()
+        res = read("gauges")
         last["res"] = res
         return res
 
@@ -77,20 +79,20 @@ def register(meter: Meter) -> None:
         return [Observation(res.process_cpu)] if res.process_cpu is not None else []
 
     def rss(options: CallbackOptions) -> Iterable[Observation]:
-        res = last.get("res") or read()
+        res = last.get("res") or read("gauges")
         return [Observation(res.process_rss_bytes)] if res.process_rss_bytes is not None else []
 
     def threads(options: CallbackOptions) -> Iterable[Observation]:
-        res = last.get("res") or read()
+        res = last.get("res") or read("gauges")
         return [Observation(res.threads)] if res.threads is not None else []
 
     def memory(options: CallbackOptions) -> Iterable[Observation]:
-        res = last.get("res") or read()
+        res = last.get("res") or read("gauges")
         return [Observation(res.memory)] if res.memory is not None else []
 
     def open_files(options: CallbackOptions) -> Iterable[Observation]:
         try:
-            return [Observation(_proc().num_fds())]
+            return [Observation(_proc("gauges").num_fds())]
         except (ImportError, OSError, AttributeError):
             return []
 

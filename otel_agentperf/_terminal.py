@@ -20,9 +20,12 @@ def usd(x: float) -> str:
     return f"${x:,.4f}" if x < 10 else f"${x:,.2f}"
 
 
-def suggestion_table(ranked: list[Suggestion]) -> Table:
+def suggestion_table(
+    ranked: list[Suggestion],
+    title: str = "Suggestions, ranked (ap.suggestions()); savings per day are extrapolated from the calls observed",
+) -> Table:
     table = Table(
-        title="Suggestions, ranked (ap.suggestions()); savings per day are extrapolated from the calls observed",
+        title=title,
         title_justify="left",
     )
     for col in ("#", "severity", "rule", "suggestion", "saves/day"):
