@@ -123,24 +123,32 @@ class Row:
         return self.seconds / self.count if self.count else math.nan
 
 
-def merge(key: tuple[str, ...], aggs: Iterable[Agg], children: dict[str, float]) -> Row:
-    row = Row(key, children=dict(children))
-    for agg in aggs:
-        row.count += agg.count
-        row.seconds += agg.seconds
-        row.tokens_in += agg.tokens_in
-        row.tokens_out += agg.tokens_out
-        row.tokens_cached += agg.tokens_cached
-        row.cost += agg.cost
-        row.retries += agg.retries
-        for k, v in agg.errors.items():
-            row.errors[k] = row.errors.get(k, 0) + v
-        for k, v in agg.sketch.items():
-            row.sketch[k] = row.sketch.get(k, 0) + v
+def _accumulate(into: Row, src: Agg | Row) -> None:
+    into.count += src.count
+    into.seconds += src.seconds
+    into.tokens_in += src.tokens_in
+    into.tokens_out += src.tokens_out
+    into.tokens_cached += src.tokens_cached
+    into.cost += src.cost
+    into.retries += src.retries
+    for name, n in src.errors.items():
+        into.errors[name] = into.errors.get(name, 0) + n
+    for index, n in src.sketch.items():
+        into.sketch[index] = into.sketch.get(index, 0) + n
+
+
+def _quantiles(row: Row) -> Row:
     row.p50 = sketch_quantile(row.sketch, 0.50)
     row.p95 = sketch_quantile(row.sketch, 0.95)
     row.p99 = sketch_quantile(row.sketch, 0.99)
     return row
+
+
+def merge(key: tuple[str, ...], aggs: Iterable[Agg], children: dict[str, float]) -> Row:
+    row = Row(key, children=dict(children))
+    for agg in aggs:
+        _accumulate(row, agg)
+    return _quantiles(row)
 
 
 def combine(rows: Iterable[Row], key: Callable[[tuple[str, ...]], tuple[str, ...]]) -> list[Row]:
@@ -151,22 +159,8 @@ def combine(rows: Iterable[Row], key: Callable[[tuple[str, ...]], tuple[str, ...
         into = merged.get(k)
         if into is None:
             into = merged[k] = Row(k)
-        into.count += row.count
-        into.seconds += row.seconds
-        into.tokens_in += row.tokens_in
-        into.tokens_out += row.tokens_out
-        into.tokens_cached += row.tokens_cached
-        into.cost += row.cost
-        into.retries += row.retries
-        for name, n in row.errors.items():
-            into.errors[name] = into.errors.get(name, 0) + n
-        for index, n in row.sketch.items():
-            into.sketch[index] = into.sketch.get(index, 0) + n
-    for row in merged.values():
-        row.p50 = sketch_quantile(row.sketch, 0.50)
-        row.p95 = sketch_quantile(row.sketch, 0.95)
-        row.p99 = sketch_quantile(row.sketch, 0.99)
-    return list(merged.values())
+        _accumulate(into, row)
+    return [_quantiles(row) for row in merged.values()]
 
 
 class Table:
