@@ -153,7 +153,7 @@ def main() -> None:
     rows.append(("@trace_llm sync, tokens read from the response", time_sync(llm_usage, n, repeats)))
 
     # Cost alone: what pricing adds to an LLM call once warm (cached lookup, arithmetic, cost histogram).
-    from otel_agentperf._call import price
+    from otel_agentperf._accounting import price
     from otel_agentperf._runtime import COST, STATE
     from otel_agentperf._usage import Usage
 

@@ -18,8 +18,9 @@ from typing import TYPE_CHECKING, Any, cast
 
 from . import semconv as sc
 from ._errors import logger
+from ._rules import BUILTIN_RULES
 from ._stats import Stats, combine, fingerprint
-from ._suggest import BUILTIN_RULES, Rule, Snapshot, Suggestion, Thresholds, evaluate, health_score
+from ._suggest import Rule, Snapshot, Suggestion, Thresholds, evaluate, health_score
 
 if TYPE_CHECKING:
     from ._call import Call

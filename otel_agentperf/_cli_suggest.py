@@ -7,7 +7,8 @@ import json
 import sys
 
 from ._fleet import SourceError, from_endpoint, from_prometheus, parse_duration, snapshot
-from ._suggest import BUILTIN_RULES, evaluate, health_score, load_thresholds
+from ._rules import BUILTIN_RULES
+from ._suggest import evaluate, health_score, load_thresholds
 from ._terminal import suggestion_table, terminal
 
 _SEVERITY = {"low": 0, "medium": 1, "high": 2}

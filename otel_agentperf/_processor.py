@@ -23,7 +23,8 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 from . import semconv as sc
-from ._call import CALL_KEY, Call, price, spend
+from ._accounting import price, spend
+from ._call import CALL_KEY, Call
 from ._errors import log_internal_error
 from ._runtime import COST, STATE, SeriesCache
 from ._usage import Usage, token_count

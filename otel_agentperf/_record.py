@@ -12,17 +12,9 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 
 from . import semconv as sc
+from ._accounting import cost_attributes, price, record_tokens, spend, usage_attributes
 from ._advisor import Recommendation
-from ._call import (
-    CONVERSATION_KEY,
-    Call,
-    cost_attributes,
-    current_call,
-    price,
-    record_tokens,
-    spend,
-    usage_attributes,
-)
+from ._call import CONVERSATION_KEY, Call, current_call
 from ._errors import log_internal_error, warn_once
 from ._ledger import ConversationCost
 from ._pricing import refresh_from_network

@@ -19,8 +19,9 @@ from typing import Any
 
 from . import semconv as sc
 from ._fleet import SourceError, from_prometheus, snapshot
+from ._rules import BUILTIN_RULES
 from ._stats import Row
-from ._suggest import BUILTIN_RULES, Thresholds, evaluate, health_score
+from ._suggest import Thresholds, evaluate, health_score
 
 SCHEMA_VERSION = 1
 SCHEMA = {

@@ -19,7 +19,8 @@ from rich.table import Table
 from rich.text import Text
 
 from ._fleet import AGENT, CACHE_READ, COST, OTHER_COST, TOKENS, Samples, rows, scrape, snapshot, total
-from ._suggest import BUILTIN_RULES, Snapshot, Thresholds, evaluate, health_score
+from ._rules import BUILTIN_RULES
+from ._suggest import Snapshot, Thresholds, evaluate, health_score
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 

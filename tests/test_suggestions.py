@@ -12,17 +12,15 @@ import pytest
 
 import otel_agentperf as ap
 from otel_agentperf import semconv as sc
-from otel_agentperf._stats import Row
-from otel_agentperf._suggest import (
-    Resources,
-    Snapshot,
-    Thresholds,
+from otel_agentperf._rules import (
     rule_budget_burn,
     rule_caching,
     rule_error_prone,
     rule_model_downgrade,
     rule_slow,
 )
+from otel_agentperf._stats import Row
+from otel_agentperf._suggest import Resources, Snapshot, Thresholds
 from otel_agentperf.testing import Capture, capture
 
 
