@@ -9,6 +9,7 @@ under a guard; the user's function runs outside any of our ``try`` blocks.
 from __future__ import annotations
 
 import inspect
+import os
 import threading
 import time
 from typing import Any
@@ -219,6 +220,7 @@ class Call:
         "failed",
         "fp",
         "prefix",
+        "resources0",
     )
 
     def __init__(self, spec: Spec, args: tuple[Any, ...], kwargs: dict[str, Any], attach: bool = True) -> None:
@@ -263,8 +265,11 @@ class Call:
         self.span = span
         if STATE.capture_content and span.is_recording():
             self._capture_input(args, kwargs)
+        self.resources0: tuple[float, float] | None = None
         if spec.kind in (KIND_TOOL, KIND_LLM):
             self._advisor_start(parent, args, kwargs, model)
+        elif STATE.resource_deltas and spec.kind == KIND_AGENT and span.is_recording():
+            self.resources0 = process_usage()
         self.ctx = _Context({**ctx, _SPAN_KEY: span, CALL_KEY: self})
         if attach:
             self.token = _attach(self.ctx)
@@ -424,6 +429,14 @@ class Call:
                     span.set_attributes(attrs)
             if self.totals is not None or self.chunks or usage is not None or self.cost:
                 self._end_rollup(span, usage)
+            if self.resources0 is not None:
+                cpu, rss = process_usage()
+                span.set_attributes(
+                    {
+                        sc.AGENTPERF_PROCESS_CPU_TIME_DELTA: max(0.0, cpu - self.resources0[0]),
+                        sc.AGENTPERF_PROCESS_RSS_DELTA: int(rss - self.resources0[1]),
+                    }
+                )
             STATE.advisor.observe(self, end, duration, error, priced[0] if priced is not None else None)
         except Exception:  # noqa: BLE001
             log_internal_error("end")
@@ -492,6 +505,19 @@ def _describe(exc: BaseException) -> str:
     except Exception:  # noqa: BLE001 - a user's __str__ may itself raise
         text = ""
     return f"{type(exc).__qualname__}: {text}"[:512] if text else type(exc).__qualname__
+
+
+def process_usage() -> tuple[float, float]:
+    """(CPU seconds used by the process so far, resident bytes now): cheap reads, no psutil."""
+    try:
+        with open("/proc/self/statm", "rb") as f:
+            rss = int(f.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        rss = 0
+    return time.process_time(), float(rss)
+
+
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
 def current_call() -> Call | None:

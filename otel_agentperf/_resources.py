@@ -116,5 +116,17 @@ def register(meter: Meter) -> None:
         "process.open_file_descriptor.count", [open_files], unit="{file_descriptor}", description="Open files"
     )
     meter.create_observable_gauge("system.memory.utilization", [memory], unit="1", description="Memory in use")
+
+    def gpu_memory(options: CallbackOptions) -> Iterable[Observation]:
+        out: list[Observation] = []
+        try:
+            nvml: Any = importlib.import_module("pynvml")
+            for i, handle in enumerate(_gpus()):
+                out.append(Observation(float(nvml.nvmlDeviceGetMemoryInfo(handle).used), {"gpu.id": str(i)}))
+        except Exception:  # noqa: BLE001
+            return out
+        return out
+
     if _gpus():
         meter.create_observable_gauge("gpu.utilization", [gpu], unit="1", description="GPU utilisation (NVML)")
+        meter.create_observable_gauge("gpu.memory.usage", [gpu_memory], unit="By", description="GPU memory used")

@@ -112,6 +112,7 @@ class State:
         "tracer",
         "instruments",
         "capture_content",
+        "resource_deltas",
         "max_content_length",
         "configured",
         "generation",
@@ -129,6 +130,7 @@ class State:
         self.budget: BudgetTracker | None = None
         self.configured = False
         self.capture_content = False
+        self.resource_deltas = False
         self.max_content_length = 8192
         self.generation = 0
         self.use(trace.get_tracer(sc.SCOPE_NAME, VERSION), metrics.get_meter(sc.SCOPE_NAME, VERSION))

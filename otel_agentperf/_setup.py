@@ -120,6 +120,7 @@ def configure(
     timeouts: Mapping[str, float] | None = None,
     suggestion_window_s: float = 900.0,
     fingerprint_arguments: bool = True,
+    resource_deltas: bool = False,
     propagate_context_to_threads: bool = True,
     set_global: bool = True,
 ) -> Setup:
@@ -140,7 +141,8 @@ def configure(
     Suggestions: ``thresholds`` overrides rule thresholds (``{"slow_p95_s": 2.0}``; also
     ``AGENTPERF_THRESHOLDS`` and ``AGENTPERF_THRESHOLDS_FILE``); ``timeouts`` declares the timeouts you use
     (``{"tool:web_search": 10, "model:gpt-4o": 30}``) so they can be checked; ``suggestion_window_s`` is the
-    sliding window; ``fingerprint_arguments=False`` stops hashing call arguments (for the caching rule).
+    sliding window; ``fingerprint_arguments=False`` stops hashing call arguments (for the caching rule);
+    ``resource_deltas=True`` records the process' CPU time and RSS change on each agent span.
 
     Example::
 
@@ -241,6 +243,7 @@ def configure(
         )
         STATE.capture_content = _capture(capture_content)
         STATE.max_content_length = max_content_length
+        STATE.resource_deltas = resource_deltas
         STATE.prices = price_book
         STATE.ledger = ledger
         STATE.budget = BudgetTracker(budget) if budget is not None else None

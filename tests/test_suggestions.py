@@ -448,3 +448,27 @@ def test_thresholds_from_env_and_file(tmp_path: Any, monkeypatch: pytest.MonkeyP
         load_thresholds({"nope": 1})
     with pytest.raises(ap.AgentPerfConfigError):
         load_thresholds({"slow_p95_s": -1})
+
+
+def test_resource_deltas_on_agent_spans_opt_in(cap: Capture) -> None:
+    from otel_agentperf._runtime import STATE
+
+    @ap.trace_agent("cruncher")
+    def crunch() -> int:
+        data = bytearray(8 * 2**20)  # hold 8 MiB while burning some CPU
+        total = 0
+        deadline = time.process_time() + 0.05
+        while time.process_time() < deadline:
+            total += len(data)
+        return total
+
+    crunch()  # off by default
+    assert "agentperf.process.cpu_time_delta" not in (cap.spans()[0].attributes or {})
+    STATE.resource_deltas = True
+    try:
+        crunch()
+    finally:
+        STATE.resource_deltas = False
+    attrs = dict(cap.spans()[1].attributes or {})
+    assert attrs["agentperf.process.cpu_time_delta"] >= 0.05
+    assert isinstance(attrs["agentperf.process.rss_delta"], int)
