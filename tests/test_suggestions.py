@@ -472,3 +472,44 @@ def test_resource_deltas_on_agent_spans_opt_in(cap: Capture) -> None:
     attrs = dict(cap.spans()[1].attributes or {})
     assert attrs["agentperf.process.cpu_time_delta"] >= 0.05
     assert isinstance(attrs["agentperf.process.rss_delta"], int)
+
+
+def test_gpu_gauges_read_nvml_when_present(monkeypatch: pytest.MonkeyPatch) -> None:
+    """No GPU here: a stand-in ``pynvml`` exercises the NVML path the way the real bindings are called."""
+    import types
+
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    from otel_agentperf import _resources
+
+    fake = types.ModuleType("pynvml")
+    fake.nvmlInit = lambda: None  # type: ignore[attr-defined]
+    fake.nvmlDeviceGetCount = lambda: 2  # type: ignore[attr-defined]
+    fake.nvmlDeviceGetHandleByIndex = lambda i: f"h{i}"  # type: ignore[attr-defined]
+    fake.nvmlDeviceGetUtilizationRates = lambda h: types.SimpleNamespace(gpu=40 if h == "h0" else 90)  # type: ignore[attr-defined]
+    fake.nvmlDeviceGetMemoryInfo = lambda h: types.SimpleNamespace(used=2**30 if h == "h0" else 2**31)  # type: ignore[attr-defined]
+    monkeypatch.setitem(__import__("sys").modules, "pynvml", fake)
+    monkeypatch.setattr(_resources, "_gpu_handles", None)
+
+    reader = InMemoryMetricReader()
+    provider = MeterProvider(metric_readers=[reader])
+    _resources.register(provider.get_meter("t"))
+    data = reader.get_metrics_data()
+    assert data is not None
+    points = {
+        (m.name, dict(p.attributes or {})["gpu.id"]): p.value
+        for rm in data.resource_metrics
+        for sm in rm.scope_metrics
+        for m in sm.metrics
+        if m.name.startswith("gpu.")
+        for p in m.data.data_points
+    }
+    assert points == {
+        ("gpu.utilization", "0"): 0.4,
+        ("gpu.utilization", "1"): 0.9,
+        ("gpu.memory.usage", "0"): 2.0**30,
+        ("gpu.memory.usage", "1"): 2.0**31,
+    }
+    provider.shutdown()
+    monkeypatch.setattr(_resources, "_gpu_handles", None)
