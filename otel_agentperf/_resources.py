@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import importlib
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
@@ -96,17 +96,6 @@ def register(meter: Meter) -> None:
         except (ImportError, OSError, AttributeError):
             return []
 
-    def gpu(options: CallbackOptions) -> Iterable[Observation]:
-        out: list[Observation] = []
-        try:
-            nvml: Any = importlib.import_module("pynvml")
-            for i, handle in enumerate(_gpus()):
-                util = nvml.nvmlDeviceGetUtilizationRates(handle)
-                out.append(Observation(util.gpu / 100, {"gpu.id": str(i)}))
-        except Exception:  # noqa: BLE001
-            return out
-        return out
-
     meter.create_observable_gauge(
         "process.cpu.utilization", [cpu], unit="1", description="Share of the machine's CPUs used by this process"
     )
@@ -117,16 +106,24 @@ def register(meter: Meter) -> None:
     )
     meter.create_observable_gauge("system.memory.utilization", [memory], unit="1", description="Memory in use")
 
-    def gpu_memory(options: CallbackOptions) -> Iterable[Observation]:
+    if _gpus():
+        gpu = _per_gpu(lambda nvml, handle: nvml.nvmlDeviceGetUtilizationRates(handle).gpu / 100)
+        gpu_memory = _per_gpu(lambda nvml, handle: float(nvml.nvmlDeviceGetMemoryInfo(handle).used))
+        meter.create_observable_gauge("gpu.utilization", [gpu], unit="1", description="GPU utilisation (NVML)")
+        meter.create_observable_gauge("gpu.memory.usage", [gpu_memory], unit="By", description="GPU memory used")
+
+
+def _per_gpu(value: Callable[[Any, Any], float]) -> Callable[[CallbackOptions], Iterable[Observation]]:
+    """A gauge callback observing ``value(nvml, handle)`` for each GPU; a failing read ends the list there."""
+
+    def callback(options: CallbackOptions) -> Iterable[Observation]:
         out: list[Observation] = []
         try:
             nvml: Any = importlib.import_module("pynvml")
             for i, handle in enumerate(_gpus()):
-                out.append(Observation(float(nvml.nvmlDeviceGetMemoryInfo(handle).used), {"gpu.id": str(i)}))
-        except Exception:  # noqa: BLE001
+                out.append(Observation(value(nvml, handle), {"gpu.id": str(i)}))
+        except Exception:  # noqa: BLE001 - a driver error must not fail the whole collection
             return out
         return out
 
-    if _gpus():
-        meter.create_observable_gauge("gpu.utilization", [gpu], unit="1", description="GPU utilisation (NVML)")
-        meter.create_observable_gauge("gpu.memory.usage", [gpu_memory], unit="By", description="GPU memory used")
+    return callback
