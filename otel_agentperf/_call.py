@@ -265,7 +265,7 @@ class Call:
         self.span = span
         if STATE.capture_content and span.is_recording():
             self._capture_input(args, kwargs)
-        self.resources0: tuple[float, float] | None = None
+        self.resources0: tuple[float, float | None] | None = None
         if spec.kind in (KIND_TOOL, KIND_LLM):
             self._advisor_start(parent, args, kwargs, model)
         elif STATE.resource_deltas and spec.kind == KIND_AGENT and span.is_recording():
@@ -431,12 +431,9 @@ class Call:
                 self._end_rollup(span, usage)
             if self.resources0 is not None:
                 cpu, rss = process_usage()
-                span.set_attributes(
-                    {
-                        sc.AGENTPERF_PROCESS_CPU_TIME_DELTA: max(0.0, cpu - self.resources0[0]),
-                        sc.AGENTPERF_PROCESS_RSS_DELTA: int(rss - self.resources0[1]),
-                    }
-                )
+                span.set_attribute(sc.AGENTPERF_PROCESS_CPU_TIME_DELTA, max(0.0, cpu - self.resources0[0]))
+                if rss is not None and self.resources0[1] is not None:
+                    span.set_attribute(sc.AGENTPERF_PROCESS_RSS_DELTA, int(rss - self.resources0[1]))
             STATE.advisor.observe(self, end, duration, error, priced[0] if priced is not None else None)
         except Exception:  # noqa: BLE001
             log_internal_error("end")
@@ -507,17 +504,28 @@ def _describe(exc: BaseException) -> str:
     return f"{type(exc).__qualname__}: {text}"[:512] if text else type(exc).__qualname__
 
 
-def process_usage() -> tuple[float, float]:
-    """(CPU seconds used by the process so far, resident bytes now): cheap reads, no psutil."""
+def process_usage() -> tuple[float, float | None]:
+    """(CPU seconds used by the process so far, resident bytes now or None where procfs is missing).
+
+    Reads ``/proc/self/statm`` through a descriptor kept open (``pread`` at 0 regenerates it): ~1.4 µs
+    against ~11 µs for open/read/close or psutil. Reopened after ``fork`` since the file is the opener's.
+    """
+    global _statm
+    rss: float | None = None
     try:
-        with open("/proc/self/statm", "rb") as f:
-            rss = int(f.read().split()[1]) * _PAGE
-    except (OSError, ValueError, IndexError):
-        rss = 0
-    return time.process_time(), float(rss)
+        pid = os.getpid()
+        if _statm is None or _statm[0] != pid:
+            if _statm is not None:
+                os.close(_statm[1])  # the forked child's copy of its parent's descriptor
+            _statm = (pid, os.open("/proc/self/statm", os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)))
+        rss = float(int(os.pread(_statm[1], 128, 0).split()[1]) * _PAGE)
+    except (OSError, ValueError, IndexError, AttributeError):  # no procfs (macOS, Windows): CPU time only
+        pass
+    return time.process_time(), rss
 
 
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+_statm: tuple[int, int] | None = None
 
 
 def current_call() -> Call | None:

@@ -4,6 +4,7 @@ savings arithmetic on hand-built snapshots; guarded rules; outputs (events, logs
 from __future__ import annotations
 
 import logging
+import os
 import time
 from collections.abc import Callable
 from typing import Any
@@ -513,3 +514,19 @@ def test_gpu_gauges_read_nvml_when_present(monkeypatch: pytest.MonkeyPatch) -> N
     }
     provider.shutdown()
     monkeypatch.setattr(_resources, "_gpu_handles", None)
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="procfs only (Linux)")
+def test_process_usage_reopens_statm_after_fork(monkeypatch: pytest.MonkeyPatch) -> None:
+    from otel_agentperf import _call
+
+    _, rss = _call.process_usage()
+    assert rss is not None and rss > 1e6
+    inherited = os.open("/dev/null", os.O_RDONLY)  # stands for the parent's descriptor seen in a child
+    monkeypatch.setattr(_call, "_statm", (-1, inherited))
+    _, rss2 = _call.process_usage()
+    assert rss2 is not None and rss2 > 1e6
+    assert _call._statm is not None and _call._statm[0] == os.getpid()  # pyright: ignore[reportPrivateUsage]
+    # Closed, not leaked: the number is free or reused (by the new statm descriptor), no longer /dev/null.
+    target = os.readlink(f"/proc/self/fd/{inherited}") if os.path.exists(f"/proc/self/fd/{inherited}") else None
+    assert target != "/dev/null"
