@@ -454,9 +454,12 @@ def test_thresholds_from_env_and_file(tmp_path: Any, monkeypatch: pytest.MonkeyP
 def test_resource_deltas_on_agent_spans_opt_in(cap: Capture) -> None:
     from otel_agentperf._runtime import STATE
 
+    kept: list[bytearray] = []
+
     @ap.trace_agent("cruncher")
     def crunch() -> int:
-        data = bytearray(8 * 2**20)  # hold 8 MiB while burning some CPU
+        data = bytearray(8 * 2**20)  # 8 MiB that outlive the call, and some CPU burnt
+        kept.append(data)
         total = 0
         deadline = time.process_time() + 0.05
         while time.process_time() < deadline:
@@ -472,7 +475,8 @@ def test_resource_deltas_on_agent_spans_opt_in(cap: Capture) -> None:
         STATE.resource_deltas = False
     attrs = dict(cap.spans()[1].attributes or {})
     assert attrs["agentperf.process.cpu_time_delta"] >= 0.05
-    assert isinstance(attrs["agentperf.process.rss_delta"], int)
+    rss_delta = attrs["agentperf.process.rss_delta"]
+    assert isinstance(rss_delta, int) and rss_delta >= 7 * 2**20
 
 
 def test_gpu_gauges_read_nvml_when_present(monkeypatch: pytest.MonkeyPatch) -> None:
