@@ -109,25 +109,7 @@ class Advisor:
         if kind == KIND_LLM:
             usage = call.usage
             model = (usage.response_model if usage is not None else None) or call.request_model or ""
-            provider = spec.provider or ""
-            tin = (usage.input_tokens or 0) if usage is not None else 0
-            tout = (usage.output_tokens or 0) if usage is not None else 0
-            tcached = (usage.cache_read_tokens or 0) if usage is not None else 0
-            cost = usd or 0.0
-            retry = int(call.retry)
-            stats.observe(
-                stats.agent_models,
-                (agent or "", provider, model),
-                now,
-                duration,
-                error,
-                tin,
-                tout,
-                tcached,
-                cost,
-                retry,
-            )
-            # (provider, model) rows are merged from the agent rows at snapshot time: one update per call.
+            tin = self._observe_inference(agent, spec.provider, model, now, duration, error, usage, usd, call.retry)
             if call.fp is not None and error is None and not call.retry:
                 stats.repeats.add(f"llm:{model}", call.fp, now, duration, stats.window_s)
             prefix = call.prefix
@@ -135,8 +117,6 @@ class Advisor:
                 stats.prefixes.add(prefix[0], prefix[1], now, float(prefix[2]), stats.window_s)
             if call.conversation and tin:
                 stats.conversation_input(call.conversation, tin)
-            if agent:
-                stats.child_time(agent, f"llm {model}", duration)
 
     def observe_foreign(
         self,
@@ -149,25 +129,33 @@ class Advisor:
         usd: float | None,
     ) -> None:
         """An inference span of another instrumentation (from ``AgentPerfSpanProcessor``)."""
+        self._observe_inference(agent, provider, model or "", self.clock(), duration, error, usage, usd, False)
+
+    def _observe_inference(
+        self,
+        agent: str | None,
+        provider: str | None,
+        model: str,
+        now: float,
+        duration: float,
+        error: str | None,
+        usage: Any,
+        usd: float | None,
+        retry: bool,
+    ) -> int:
+        """One (agent, provider, model) row update and the agent's child time; returns the input tokens.
+
+        (provider, model) rows are merged from these rows at snapshot time: one table update per call.
+        """
         stats = self.stats
-        now = self.clock()
-        tin = usage.input_tokens or 0
-        tout = usage.output_tokens or 0
-        tcached = usage.cache_read_tokens or 0
-        key_model = model or ""
-        stats.observe(
-            stats.agent_models,
-            (agent or "", provider or "", key_model),
-            now,
-            duration,
-            error,
-            tin,
-            tout,
-            tcached,
-            usd or 0.0,
-        )
+        tin = (usage.input_tokens or 0) if usage is not None else 0
+        tout = (usage.output_tokens or 0) if usage is not None else 0
+        tcached = (usage.cache_read_tokens or 0) if usage is not None else 0
+        key = (agent or "", provider or "", model)
+        stats.observe(stats.agent_models, key, now, duration, error, tin, tout, tcached, usd or 0.0, int(retry))
         if agent:
-            stats.child_time(agent, f"llm {key_model}", duration)
+            stats.child_time(agent, f"llm {model}", duration)
+        return tin
 
     def _attach_events(self, call: Call) -> None:
         with self._lock:
