@@ -7,7 +7,7 @@ same series returns in Prometheus and Grafana (linear interpolation inside a buc
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -87,17 +87,24 @@ def histogram_points(data: MetricsData | None, name: str) -> Iterable[HistogramD
                             yield point
 
 
+def _keyed_points(
+    data: MetricsData | None, metric: str, key: str
+) -> Iterator[tuple[str, Mapping[str, Any], HistogramDataPoint]]:
+    """The histogram points of ``metric`` that carry label ``key``, with that label's value."""
+    for point in histogram_points(data, metric):
+        attrs: Mapping[str, Any] = point.attributes or {}
+        value = attrs.get(key)
+        if value is not None:
+            yield str(value), attrs, point
+
+
 def group_latency(
     data: MetricsData | None, metric: str, key: str, groups: dict[str, Group] | None = None
 ) -> dict[str, Group]:
     """Merge the duration points of ``metric`` by the value of label ``key``."""
     groups = {} if groups is None else groups
-    for point in histogram_points(data, metric):
-        attrs: Mapping[str, Any] = point.attributes or {}
-        value = attrs.get(key)
-        if value is None:
-            continue
-        group = groups.setdefault(str(value), Group())
+    for value, attrs, point in _keyed_points(data, metric, key):
+        group = groups.setdefault(value, Group())
         if group.latency is None:
             group.latency = HistogramAgg.empty(point.explicit_bounds)
         group.latency.add_point(point)
@@ -107,23 +114,18 @@ def group_latency(
 
 
 def add_tokens(data: MetricsData | None, metric: str, key: str, groups: dict[str, Group]) -> None:
-    for point in histogram_points(data, metric):
-        attrs: Mapping[str, Any] = point.attributes or {}
-        value = attrs.get(key)
+    """Add the token sums of ``metric`` to ``groups`` by label ``key`` and ``gen_ai.token.type``."""
+    for value, attrs, point in _keyed_points(data, metric, key):
         kind = attrs.get("gen_ai.token.type")
-        if value is None or kind is None:
+        if kind is None:
             continue
-        tokens = groups.setdefault(str(value), Group()).tokens
+        tokens = groups.setdefault(value, Group()).tokens
         tokens[str(kind)] = tokens.get(str(kind), 0.0) + point.sum
 
 
 def add_cost(data: MetricsData | None, metric: str, key: str, groups: dict[str, Group]) -> None:
     """Add the USD sum of cost histogram ``metric`` to ``groups`` by the value of label ``key``."""
-    for point in histogram_points(data, metric):
-        attrs: Mapping[str, Any] = point.attributes or {}
-        value = attrs.get(key)
-        if value is None:
-            continue
-        group = groups.setdefault(str(value), Group())
+    for value, _, point in _keyed_points(data, metric, key):
+        group = groups.setdefault(value, Group())
         group.cost_usd += point.sum
         group.priced_calls += point.count
