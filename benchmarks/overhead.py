@@ -159,11 +159,11 @@ def main() -> None:
 
     cost_series = STATE.instruments.series(COST, {"gen_ai.operation.name": "chat", "gen_ai.request.model": "bench"})
     bench_usage = Usage(input_tokens=1200, output_tokens=300, cache_read_tokens=1024)
-    price(bench_usage, "openai", "gpt-4o-mini", cost_series)  # warm: resolve and cache the model once
+    price(bench_usage, "openai", "gpt-4o-mini", cost_series, 1_795_168_800.0)  # warm: resolve and cache the model once
     rows.append(
         (
             "pricing one call (cached lookup + arithmetic + cost histogram)",
-            time_sync(lambda: price(bench_usage, "openai", "gpt-4o-mini", cost_series), n, repeats),
+            time_sync(lambda: price(bench_usage, "openai", "gpt-4o-mini", cost_series, 1_795_168_800.0), n, repeats),
         )
     )
 

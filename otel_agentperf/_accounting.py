@@ -3,6 +3,8 @@ pricing (provider-reported cost first), and spend towards conversations and budg
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from typing import Any
 
 from . import semconv as sc
@@ -11,6 +13,10 @@ from ._runtime import STATE, Series
 from ._usage import Usage
 
 _MAX_NAME = 128
+
+clock: Callable[[], float] = time.time
+"""The wall clock calls are priced by (epoch seconds). Prices can depend on the date and the time of day;
+tests pin this so that a result never depends on when the suite runs."""
 
 
 def usage_attributes(usage: Usage, *, with_meta: bool) -> dict[str, Any]:
@@ -46,28 +52,35 @@ def record_tokens(
         cache_series.record(usage.cache_read_tokens)
 
 
+Priced = tuple[float, str, "str | None"]
+"""(USD, cost source, time-of-day price window or ``None``)."""
+
+
 def price(
-    usage: Usage, provider: str | None, request_model: str | None, series: Series | None
-) -> tuple[float, str] | None:
-    """(USD, source) of one inference, recorded into the cost histogram; ``None`` when unknown.
+    usage: Usage, provider: str | None, request_model: str | None, series: Series | None, at: float
+) -> Priced | None:
+    """(USD, source, window) of one inference made at ``at`` (epoch seconds), recorded into the cost
+    histogram; ``None`` when unknown.
 
     A provider-reported cost wins; else the response model (most specific), else the requested model.
     """
+    window: str | None = None
     if usage.provider_cost is not None:
         usd, source = usage.provider_cost, sc.COST_SOURCE_PROVIDER
     else:
         book = STATE.prices
         model = usage.response_model or request_model
-        prices = book.lookup(provider, model) if model else None
+        prices = book.lookup(provider, model, at) if model else None
         if prices is None and request_model and model != request_model:
-            prices = book.lookup(provider, request_model)
+            prices = book.lookup(provider, request_model, at)
         if prices is None:
             unpriced(provider, model)
             return None
-        usd, source = prices.cost(usage), sc.COST_SOURCE_LOCAL
+        usd, source = prices.cost(usage, at), sc.COST_SOURCE_LOCAL
+        window = prices.window_at(at)
     if series is not None:
         series.record(usd)
-    return usd, source
+    return usd, source, window
 
 
 def unpriced(provider: str | None, model: str | None) -> None:
@@ -87,8 +100,15 @@ def unpriced(provider: str | None, model: str | None) -> None:
     )
 
 
-def cost_attributes(usd: float, source: str) -> dict[str, Any]:
-    return {sc.GEN_AI_USAGE_COST_AMOUNT: usd, sc.GEN_AI_USAGE_COST_CURRENCY: "USD", sc.GEN_AI_USAGE_COST_SOURCE: source}
+def cost_attributes(usd: float, source: str, window: str | None) -> dict[str, Any]:
+    attrs: dict[str, Any] = {
+        sc.GEN_AI_USAGE_COST_AMOUNT: usd,
+        sc.GEN_AI_USAGE_COST_CURRENCY: "USD",
+        sc.GEN_AI_USAGE_COST_SOURCE: source,
+    }
+    if window is not None:
+        attrs[sc.AGENTPERF_COST_PRICE_WINDOW] = window
+    return attrs
 
 
 def spend(usd: float, agent: str | None, model: str | None, conversation: str | None, usage: Usage | None) -> None:

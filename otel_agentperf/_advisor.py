@@ -49,6 +49,7 @@ class Advisor:
         fingerprints: bool = True,
         timeouts: Mapping[str, float] | None = None,
         clock: Callable[[], float] = time.perf_counter,  # the clock the call path measures with
+        wall_clock: Callable[[], float] = time.time,  # the time prices are taken at (tests pin it)
     ) -> None:
         self.thresholds = thresholds or Thresholds()
         self.stats = Stats(window_s=window_s, started=clock())
@@ -56,7 +57,8 @@ class Advisor:
         self.timeouts = dict(timeouts or {})
         self.rules: dict[str, Rule] = dict(BUILTIN_RULES)
         self.clock = clock
-        self.prices: Callable[[str | None, str], Any] | None = None
+        self.wall_clock = wall_clock
+        self.prices: Callable[[str | None, str, float], Any] | None = None
         self.budget: Any = None
         self._seen: OrderedDict[str, float] = OrderedDict()
         self._pending: dict[str, list[Suggestion]] = {}
@@ -206,6 +208,7 @@ class Advisor:
             hourly_budget_usd=hourly_limit,
             timeouts=dict(self.timeouts),
             price_of=self.prices,
+            at=self.wall_clock(),
         )
 
     def evaluate(self, max_age_s: float = 0.0) -> list[Suggestion]:

@@ -18,8 +18,9 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 
+from . import _accounting
 from . import semconv as sc
-from ._accounting import cost_attributes, price, record_tokens, spend, usage_attributes
+from ._accounting import Priced, cost_attributes, price, record_tokens, spend, usage_attributes
 from ._content import bound_arguments, input_messages, output_messages, to_json
 from ._errors import log_internal_error
 from ._runtime import (
@@ -409,13 +410,13 @@ class Call:
             # exemplar links to the enclosing span (same trace); offering one per call for the span itself
             # costs ~1.5 µs, a fifth of our whole budget.
             series[0].record(duration)
-            priced: tuple[float, str] | None = None
+            priced: Priced | None = None
             if usage is not None:  # only LLM calls hold usage (record_usage elsewhere goes to totals)
                 record_tokens(usage, series[1], series[2], series[5])
                 attrs = usage_attributes(usage, with_meta=True)
                 # No token counts and no reported cost: the price is unknown, not zero.
                 priced = (
-                    price(usage, self.spec.provider, self.request_model, series[4])
+                    price(usage, self.spec.provider, self.request_model, series[4], _accounting.clock() - duration)
                     if usage.has_tokens() or usage.provider_cost is not None
                     else None
                 )

@@ -77,6 +77,19 @@ exit status: 0 no failure, 1 at least one check failed
 """
 
 
+def _when(text: str) -> float:
+    """An ISO 8601 time as seconds since the epoch (UTC when no zone is given)."""
+    from datetime import datetime, timezone
+
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not an ISO 8601 time: {text!r} (e.g. 2026-11-22T18:00)") from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed.timestamp()
+
+
 def _positive(text: str) -> float:
     value = float(text)
     if not value > 0:
@@ -120,6 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     prices.add_argument("models", nargs="+", metavar="MODEL")
     prices.add_argument("--provider", help="gen_ai.provider.name, e.g. openai, anthropic, aws.bedrock, gcp.gemini")
+    prices.add_argument("--at", type=_when, metavar="TIME", help="prices on this date (ISO 8601, UTC if no zone)")
     cost = sub.add_parser(
         "cost",
         help="price one call from token counts",
@@ -134,6 +148,9 @@ def build_parser() -> argparse.ArgumentParser:
     cost.add_argument("--cache-read-tokens", type=int, default=0)
     cost.add_argument("--cache-write-tokens", type=int, default=0)
     cost.add_argument("--reasoning-tokens", type=int, default=0)
+    cost.add_argument(
+        "--at", type=_when, metavar="TIME", help="when the call is made (ISO 8601, UTC if no zone; default now)"
+    )
     suggest = sub.add_parser(
         "suggest",
         help="optimization suggestions from Prometheus (fleet-wide) or an app's /metrics endpoint",
@@ -262,7 +279,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.command == "prices":
         from ._cli_cost import show_prices
 
-        return show_prices(args.models, args.provider)
+        return show_prices(args.models, args.provider, args.at)
     if args.command == "cost":
         from ._cli_cost import show_cost
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import time
 
 from ._pricing import ModelPrices, PriceBook, Rate
 from ._terminal import terminal
@@ -18,12 +19,26 @@ def _rate(rate: Rate | None) -> str:
     return text
 
 
-def show_prices(models: list[str], provider: str | None) -> int:
+def _rates_line(prices: ModelPrices) -> str:
+    parts = [
+        ("input", prices.input),
+        ("cached input", prices.cache_read),
+        ("cache write", prices.cache_write),
+        ("output", prices.output),
+        ("reasoning", prices.reasoning),
+    ]
+    line = "  ".join(f"{name} {_rate(rate)}" for name, rate in parts if rate is not None)
+    extra = f"  + ${prices.per_request:g} per request" if prices.per_request else ""
+    return line + extra
+
+
+def show_prices(models: list[str], provider: str | None, at: float | None = None) -> int:
     console = terminal()
     book = PriceBook()
+    when = time.time() if at is None else at
     missing = 0
     for model in models:
-        prices = book.lookup(provider, model)
+        prices = book.lookup(provider, model, when)
         if prices is None:
             missing += 1
             console.print(
@@ -31,25 +46,24 @@ def show_prices(models: list[str], provider: str | None) -> int:
             )
             continue
         console.print(f"[bold]{model}[/]: {prices.source}")
-        parts = [
-            ("input", prices.input),
-            ("cached input", prices.cache_read),
-            ("cache write", prices.cache_write),
-            ("output", prices.output),
-            ("reasoning", prices.reasoning),
-        ]
-        line = "  ".join(f"{name} {_rate(rate)}" for name, rate in parts if rate is not None)
-        extra = f"  + ${prices.per_request:g} per request" if prices.per_request else ""
-        console.print(f"  USD per million tokens: {line}{extra}")
+        if not prices.windows:
+            console.print(f"  USD per million tokens: {_rates_line(prices)}")
+            continue
+        # Time-of-day prices: every window, never just the rate of the moment.
+        console.print("  USD per million tokens, by time of day (the call's start time decides):")
+        for window in prices.windows:
+            console.print(f"    {window.label:<19} {_rates_line(window.prices)}")
     return 1 if missing else 0
 
 
 def show_cost(args: argparse.Namespace) -> int:
     console = terminal()
-    prices: ModelPrices | None = PriceBook().lookup(args.provider, args.model)
-    if prices is None:
+    at: float = time.time() if args.at is None else args.at
+    found: ModelPrices | None = PriceBook().lookup(args.provider, args.model, at)
+    if found is None:
         console.print(f"[red]error:[/] no price known for {args.model!r}; add one with configure(prices=...)")
         return 1
+    prices = found.at(at)
     usage = Usage(
         input_tokens=args.input_tokens,
         output_tokens=args.output_tokens,
@@ -57,8 +71,11 @@ def show_cost(args: argparse.Namespace) -> int:
         cache_write_tokens=args.cache_write_tokens,
         reasoning_tokens=args.reasoning_tokens,
     )
-    usd = prices.cost(usage)
+    usd = prices.cost(usage, at)
     console.print(f"{args.model} ({prices.source}): [bold]${usd:.6f}[/]")
+    window = found.window_at(at)
+    if window is not None:
+        console.print(f"  price window {window} (the price changes with the time of day; --at TIME to pick one)")
     parts = [
         ("uncached input", prices.input, args.input_tokens - args.cache_read_tokens - args.cache_write_tokens),
         ("cache read", prices.cache_read, args.cache_read_tokens),

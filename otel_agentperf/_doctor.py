@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -243,7 +244,7 @@ def check_pricing() -> list[Check]:
 
     out: list[Check] = []
     try:
-        prices = PriceBook().lookup("openai", "gpt-4o-mini")
+        prices = PriceBook().lookup("openai", "gpt-4o-mini", time.time())
     except Exception as exc:  # noqa: BLE001
         return [
             Check("pricing data", FAIL, f"cannot load the bundled price data: {exc}", "pip install -U genai-prices")

@@ -53,6 +53,8 @@ class Samples:
     window_s: float
     increases: dict[tuple[str, Labels], float]
     gauges: dict[tuple[str, Labels], float]
+    end: float = 0.0
+    """When the window ends, in seconds since the epoch."""
 
 
 def _labels(raw: Mapping[str, str]) -> Labels:
@@ -85,7 +87,7 @@ def from_prometheus(base_url: str, window: str = "15m", timeout: float = 10.0, a
     for series in (f"{COST}_sum", OTHER_COST):
         hourly += sum(value for _, value in _instant(base, f"sum(increase({series}[1h]))", timeout, at))
     gauges[("hourly_spend", ())] = hourly
-    return Samples(window_s, increases, gauges)
+    return Samples(window_s, increases, gauges, at if at is not None else time.time())
 
 
 def _instant(base: str, promql: str, timeout: float, at: float | None = None) -> Iterable[tuple[Labels, float]]:
@@ -117,7 +119,7 @@ def from_endpoint(url: str, interval_s: float = 10.0, timeout: float = 10.0) -> 
             increases[key] = max(0.0, value - first.get(key, 0.0))  # a restart resets counters
     spend = sum(v for (n, _), v in increases.items() if n in (f"{COST}_sum", OTHER_COST))
     gauges[("hourly_spend", ())] = spend * 3600 / window if window > 0 else 0.0
-    return Samples(window, increases, gauges)
+    return Samples(window, increases, gauges, time.time())
 
 
 def scrape(url: str, timeout: float) -> dict[tuple[str, Labels], float]:
@@ -249,4 +251,5 @@ def snapshot(samples: Samples, *, daily_budget_usd: float | None = None) -> Snap
         hourly_spend_usd=gauge("hourly_spend"),
         daily_budget_usd=daily_budget_usd,
         price_of=PriceBook().lookup,
+        at=samples.end,
     )

@@ -9,6 +9,11 @@ Arithmetic follows ``genai-prices`` (and the GenAI conventions): ``input_tokens`
 and writes, which are billed at their own rates only when the model has such a rate (otherwise they stay
 in the input at the input rate); ``output_tokens`` includes reasoning tokens; a tiered price applies the
 tier's rate to all tokens of that kind once the request's total input tokens exceed the tier start.
+
+Some prices depend on the time of the request (DeepSeek's off-peak hours, dated price changes). Nothing
+here reads the wall clock on its own: every lookup and every cost takes the call's time (``at``, seconds
+since the epoch), so the same call is priced the same whenever it is computed, and tests pin the time.
+A model whose price changes within a UTC day carries its day split into ``windows``.
 """
 
 from __future__ import annotations
@@ -17,9 +22,9 @@ import math
 import os
 import re
 import threading
-import time
+from bisect import bisect_right
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, cast
 
@@ -27,8 +32,8 @@ from ._errors import AgentPerfConfigError, logger, warn_once
 from ._usage import Usage
 
 PRICES_FILE_ENV = "AGENTPERF_PRICES_FILE"
-_CACHE_TTL_S = 3600.0  # dated price changes in the data take effect within the hour
 _MAX_CACHE = 2048
+_DAY_S = 86_400
 
 # OpenTelemetry provider names (gen_ai.provider.name) → genai-prices provider ids.
 PROVIDER_IDS: dict[str, str] = {
@@ -110,9 +115,32 @@ class ModelPrices:
     reasoning: Rate | None = None
     per_request: float = 0.0
     source: str = "override"
+    # Time-of-day prices: the UTC day split into windows, each with its own flat-rate ``ModelPrices``.
+    windows: tuple[PriceWindow, ...] = ()
 
-    def cost(self, usage: Usage) -> float:
-        """USD for one call. Inconsistent counts (cache above input) are clamped with a warning."""
+    def at(self, when: float) -> ModelPrices:
+        """The flat rates in force at ``when`` (seconds since the epoch)."""
+        if not self.windows:
+            return self
+        second = int(when) % _DAY_S
+        index = bisect_right([w.start_s for w in self.windows], second) - 1
+        return self.windows[index].prices
+
+    def window_at(self, when: float) -> str | None:
+        """The label of the time-of-day window in force at ``when`` (``None`` for a flat price)."""
+        if not self.windows:
+            return None
+        second = int(when) % _DAY_S
+        index = bisect_right([w.start_s for w in self.windows], second) - 1
+        return self.windows[index].label
+
+    def cost(self, usage: Usage, at: float) -> float:
+        """USD for one call made at ``at`` (seconds since the epoch).
+
+        Inconsistent counts (cache above input) are clamped with a warning.
+        """
+        if self.windows:
+            return self.at(at).cost(usage, at)
         total_in = usage.input_tokens or 0
         out = usage.output_tokens or 0
         # Cached and reasoning tokens leave the plain rate only when the model has a rate for them.
@@ -144,6 +172,15 @@ class ModelPrices:
         return usd / 1_000_000 + self.per_request
 
 
+@dataclass(frozen=True)
+class PriceWindow:
+    """A part of the UTC day, from ``start_s`` (seconds after midnight) to the next window's start."""
+
+    start_s: int
+    label: str
+    prices: ModelPrices
+
+
 class PriceBook:
     """Resolves (provider, model) to ``ModelPrices`` through overrides, aliases and genai-prices; cached."""
 
@@ -154,7 +191,8 @@ class PriceBook:
     ) -> None:
         self._overrides: dict[str, ModelPrices] = {}
         self._aliases = {k.lower(): v for k, v in (aliases or {}).items()}
-        self._cache: dict[tuple[str | None, str], tuple[ModelPrices | None, float]] = {}
+        # (provider, model) -> (prices, UTC day they were resolved for): dated changes apply at day bounds.
+        self._cache: dict[tuple[str | None, str], tuple[ModelPrices | None, int]] = {}
         self._lock = threading.Lock()
         self.uncached_lookups = 0
         file_path = os.environ.get(PRICES_FILE_ENV)
@@ -167,24 +205,29 @@ class PriceBook:
         for key, spec in (overrides or {}).items():  # arguments win over the file
             self._overrides[key.lower()] = parse_override(key, spec, source="configure(prices=...)")
 
-    def lookup(self, provider: str | None, model: str) -> ModelPrices | None:
-        """The prices for a model id as reported or requested; ``None`` if unknown."""
+    def lookup(self, provider: str | None, model: str, at: float) -> ModelPrices | None:
+        """The prices for a model id as reported or requested, on the UTC day of ``at``; ``None`` if unknown.
+
+        ``at`` is the call's time in seconds since the epoch. Price the call with ``cost(usage, at)`` so that
+        time-of-day windows apply too.
+        """
         key = (provider, model)
+        day = int(at // _DAY_S)
         hit = self._cache.get(key)
-        if hit is not None and hit[1] > time.monotonic():
+        if hit is not None and hit[1] == day:
             return hit[0]
-        prices = self._resolve(provider, model)
+        prices = self._resolve(provider, model, day)
         with self._lock:
-            if len(self._cache) >= _MAX_CACHE:
+            if key not in self._cache and len(self._cache) >= _MAX_CACHE:
                 self._cache.pop(next(iter(self._cache)))  # oldest first: dicts keep insertion order
-            self._cache[key] = (prices, time.monotonic() + _CACHE_TTL_S)
+            self._cache[key] = (prices, day)
         return prices
 
     def clear(self) -> None:
         with self._lock:
             self._cache.clear()
 
-    def _resolve(self, provider: str | None, model: str) -> ModelPrices | None:
+    def _resolve(self, provider: str | None, model: str, day: int) -> ModelPrices | None:
         self.uncached_lookups += 1
         for provider_id, ref in candidates(provider, model, self._aliases):
             override = self._overrides.get(ref.lower()) or (
@@ -193,7 +236,7 @@ class PriceBook:
             if override is not None:
                 return override
         for provider_id, ref in candidates(provider, model, self._aliases):
-            found = _from_genai_prices(provider_id, ref)
+            found = _from_genai_prices(provider_id, ref, day)
             if found is not None:
                 return found
         return None
@@ -236,15 +279,64 @@ def candidates(provider: str | None, model: str, aliases: Mapping[str, str]) -> 
     return out
 
 
-def _from_genai_prices(provider_id: str | None, ref: str) -> ModelPrices | None:
+def _from_genai_prices(provider_id: str | None, ref: str, day: int) -> ModelPrices | None:
+    """The genai-prices record of ``ref`` as it stands on UTC day ``day`` (days since the epoch)."""
     from genai_prices.data_snapshot import get_snapshot
-    from genai_prices.types import ModelPrice, TieredPrices
+    from genai_prices.types import TimeOfDateConstraint
 
     try:
         provider, info = get_snapshot().find_provider_model(ref, None, provider_id, None)
     except LookupError:
         return None
-    price: ModelPrice = info.get_prices(datetime.now(tz=timezone.utc))
+    source = f"genai-prices {_genai_prices_version()} ({provider.id}/{info.id})"
+    midnight = day * _DAY_S
+    # Where the price changes within the day: every start and end of a time-of-day condition.
+    bounds = {0}
+    for conditional in info.prices if isinstance(info.prices, list) else ():
+        constraint = conditional.constraint
+        if isinstance(constraint, TimeOfDateConstraint):
+            for t in (constraint.start_time, constraint.end_time):
+                at = datetime.combine(datetime(1970, 1, 1).date(), t)
+                utc = (at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+                bounds.add((utc.hour * 3600 + utc.minute * 60 + utc.second) % _DAY_S)
+    starts = sorted(bounds)
+    flat = [
+        _flat_prices(info.get_prices(datetime.fromtimestamp(midnight + start, tz=timezone.utc)), info.id, provider.id)
+        for start in starts
+    ]
+    if len(set(flat)) == 1:
+        return replace(flat[0], source=source)
+    # Merge neighbours with equal rates (the last window wraps around midnight into the first).
+    merged: list[tuple[int, ModelPrices]] = []
+    for start, prices in zip(starts, flat, strict=True):
+        if not merged or merged[-1][1] != prices:
+            merged.append((start, prices))
+    ends = [s for s, _ in merged[1:]] + [merged[0][0] + _DAY_S]
+    wraps = len(merged) > 1 and merged[0][1] == merged[-1][1]
+
+    def label(index: int) -> str:
+        start = merged[index][0]
+        end = ends[index]
+        if wraps and index == len(merged) - 1:
+            end = ends[0] + _DAY_S
+        elif wraps and index == 0:
+            start = merged[-1][0]
+        return f"{_hhmm(start)}-{_hhmm(end)} UTC"
+
+    windows = tuple(
+        PriceWindow(start, label(i), replace(prices, source=f"{source} {label(i)}"))
+        for i, (start, prices) in enumerate(merged)
+    )
+    return replace(windows[0].prices, source=source, windows=windows)
+
+
+def _hhmm(second: int) -> str:
+    second %= _DAY_S
+    return f"{second // 3600:02d}:{second % 3600 // 60:02d}"
+
+
+def _flat_prices(price: Any, model: str, provider: str) -> ModelPrices:
+    from genai_prices.types import TieredPrices
 
     def rate(key: str) -> Rate | None:
         value = getattr(price, key, None)
@@ -256,15 +348,15 @@ def _from_genai_prices(provider_id: str | None, ref: str) -> ModelPrices | None:
 
     per_request = getattr(price, "requests_kcount", None)
     return ModelPrices(
-        model=info.id,
-        provider=provider.id,
+        model=model,
+        provider=provider,
         input=rate("input_mtok"),
         output=rate("output_mtok"),
         cache_read=rate("cache_read_mtok"),
         cache_write=rate("cache_write_mtok"),
         reasoning=rate("output_reasoning_mtok"),
         per_request=float(per_request) / 1000 if per_request is not None else 0.0,
-        source=f"genai-prices {_genai_prices_version()} ({provider.id}/{info.id})",
+        source="",
     )
 
 
@@ -341,7 +433,7 @@ def load_prices_file(path: str) -> dict[str, Any]:
 def warm_up() -> None:
     """Import the bundled price data now (from a background thread) so the first priced call is not slow."""
     try:
-        _from_genai_prices("openai", "gpt-4o-mini")
+        _from_genai_prices("openai", "gpt-4o-mini", 0)
     except Exception:  # noqa: BLE001 - warming up is an optimisation only
         logger.debug("otel_agentperf: price data warm-up failed", exc_info=True)
 
@@ -375,9 +467,10 @@ def family(model_id: str) -> str:
     return match.group(0) if match else model_id.lower()
 
 
-def cheaper_alternatives(prices: ModelPrices, max_ratio: float = 0.5, limit: int = 3) -> list[ModelPrices]:
-    """Chat models of the same provider and family whose input and output rates are both at most
+def cheaper_alternatives(prices: ModelPrices, at: float, max_ratio: float = 0.5, limit: int = 3) -> list[ModelPrices]:
+    """Chat models of the same provider and family whose input and output rates at ``at`` are both at most
     ``max_ratio`` of ``prices``, closest in price first (the likeliest to be capable enough)."""
+    prices = prices.at(at)
     if prices.provider is None or prices.input is None or prices.output is None:
         return []
     from genai_prices.data_snapshot import get_snapshot
@@ -391,7 +484,8 @@ def cheaper_alternatives(prices: ModelPrices, max_ratio: float = 0.5, limit: int
     for info in provider.models:
         if info.deprecated or info.id == prices.model or family(info.id) != wanted or _NOT_CHAT.search(info.id):
             continue
-        candidate = _from_genai_prices(provider.id, info.id)
+        resolved = _from_genai_prices(provider.id, info.id, int(at // _DAY_S))
+        candidate = resolved.at(at) if resolved is not None else None
         if candidate is None or candidate.input is None or candidate.output is None:
             continue
         if (

@@ -16,6 +16,7 @@ costs are exact whatever the ratio). Exported foreign spans are not modified.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from typing import Any
 
@@ -147,7 +148,8 @@ class AgentPerfSpanProcessor(SpanProcessor):
                 series = STATE.instruments.series(
                     COST, {sc.GEN_AI_OPERATION_NAME: operation, "otel.metric.overflow": True}
                 )
-        priced = price(usage, provider, request_model, series)
+        at = span.start_time / 1e9 if span.start_time else time.time()
+        priced = price(usage, provider, request_model, series, at)
         duration = (span.end_time - span.start_time) / 1e9 if span.end_time and span.start_time else 0.0
         STATE.advisor.observe_foreign(
             provider,

@@ -11,6 +11,7 @@ from typing import Any, cast
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 
+from . import _accounting
 from . import semconv as sc
 from ._accounting import cost_attributes, price, record_tokens, spend, usage_attributes
 from ._advisor import Recommendation
@@ -111,7 +112,8 @@ def _apply(usage: Usage, provider: str | None, *, explicit: bool) -> None:
         if not _loose_series.put(key, series):  # cardinality guard
             series = _token_series({sc.GEN_AI_OPERATION_NAME: sc.OP_CHAT, sc.GEN_AI_REQUEST_MODEL: sc.OVERFLOW_LABEL})
     record_tokens(usage, series[0], series[1], series[3])
-    priced = price(usage, provider, model, series[2]) if usage.has_tokens() or usage.provider_cost is not None else None
+    has_cost = usage.has_tokens() or usage.provider_cost is not None
+    priced = price(usage, provider, model, series[2], _accounting.clock()) if has_cost else None
     if priced is not None:
         conv = call.conversation if call is not None else current_conversation()
         spend(priced[0], agent, model, conv, usage)

@@ -69,17 +69,18 @@ def rule_model_downgrade(snap: Snapshot, t: Thresholds) -> list[Suggestion]:
         mean_out = row.tokens_out / row.count
         if mean_out > t.downgrade_max_output_tokens:
             continue
-        current = snap.price_of(provider or None, model)
+        found = snap.price_of(provider or None, model, snap.at)
+        current = found.at(snap.at) if found is not None else None
         if current is None or current.output is None:
             continue
-        alternatives = cheaper_alternatives(current, t.downgrade_price_ratio)
+        alternatives = cheaper_alternatives(current, snap.at, t.downgrade_price_ratio)
         if not alternatives:
             continue
         from ._usage import Usage
 
         volume = Usage(input_tokens=row.tokens_in, output_tokens=row.tokens_out, cache_read_tokens=row.tokens_cached)
-        now_usd = current.cost(volume)
-        options = [(alt, now_usd - alt.cost(volume)) for alt in alternatives]
+        now_usd = current.cost(volume, snap.at)
+        options = [(alt, now_usd - alt.cost(volume, snap.at)) for alt in alternatives]
         best_alt, best_saving = max(options, key=lambda o: o[1])
         usd_day = snap.per_day(best_saving)
         if usd_day < t.min_usd_per_day:
@@ -159,7 +160,8 @@ def rule_prompt_caching(snap: Snapshot, t: Thresholds) -> list[Suggestion]:
             continue
         prefix_tokens = snap.prefix_chars.get(scope, 0.0) / 4  # ~4 characters per token
         usd = 0.0
-        prices = snap.price_of(provider, model) if snap.price_of else None
+        found = snap.price_of(provider, model, snap.at) if snap.price_of else None
+        prices = found.at(snap.at) if found is not None else None
         if prices is not None and prices.input is not None:
             cached_rate = prices.cache_read.per_mtok if prices.cache_read is not None else prices.input.per_mtok * 0.1
             usd = snap.per_day(extra * prefix_tokens * (prices.input.per_mtok - cached_rate) / 1e6)

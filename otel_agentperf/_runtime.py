@@ -124,7 +124,7 @@ class State:
 
     def __init__(self) -> None:
         self.advisor = Advisor()
-        self.advisor.prices = lambda provider, model: self.prices.lookup(provider, model)
+        self.advisor.prices = lambda provider, model, at: self.prices.lookup(provider, model, at)
         self.prices = PriceBook()
         self.ledger = ConversationLedger()
         self.budget: BudgetTracker | None = None

@@ -180,8 +180,10 @@ class Snapshot:
     daily_budget_usd: float | None = None
     hourly_budget_usd: float | None = None
     timeouts: dict[str, float] = field(default_factory=lambda: {})
-    price_of: Callable[[str | None, str], Any] | None = None
-    """``(provider, model) -> ModelPrices | None`` for rules that need prices."""
+    price_of: Callable[[str | None, str, float], Any] | None = None
+    """``(provider, model, at) -> ModelPrices | None`` for rules that need prices."""
+    at: float = 0.0
+    """When the window ends, in seconds since the epoch: the time prices are taken at."""
 
     def per_day(self, value: float) -> float:
         return value * SECONDS_PER_DAY / self.window_s if self.window_s > 0 else 0.0

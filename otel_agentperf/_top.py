@@ -216,7 +216,7 @@ class Source:
         self._last = (now, scraped)
         increases = {k: max(0.0, v - before.get(k, 0.0)) for k, v in scraped.items() if k[0] not in GAUGES}
         gauges = {k: v for k, v in scraped.items() if k[0] in GAUGES}
-        return Samples(now - before_t, increases, gauges)
+        return Samples(now - before_t, increases, gauges, time.time())
 
     def extras(self) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
         """Firing alerts and in-app suggestions (Prometheus mode only; the endpoint has the latter)."""

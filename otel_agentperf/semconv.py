@@ -70,6 +70,9 @@ GEN_AI_USAGE_COST_SOURCE: Final = "gen_ai.usage.cost.source"
 """``provider`` (the response carried the billed cost) or ``local`` (computed from token prices)."""
 COST_SOURCE_PROVIDER: Final = "provider"
 COST_SOURCE_LOCAL: Final = "local"
+AGENTPERF_COST_PRICE_WINDOW: Final = "agentperf.cost.price_window"
+"""The time-of-day price window applied (e.g. ``00:30-16:30 UTC``), on calls to models whose price changes
+within the day (DeepSeek's off-peak hours); absent for flat prices."""
 AGENTPERF_COST_TOTAL: Final = "agentperf.cost.total"
 """USD spent under an agent or workflow span (its LLM calls and ``record_cost``): a total, so backends can
 sort agents by cost without summing inference spans twice."""

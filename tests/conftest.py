@@ -28,3 +28,15 @@ def _fresh_once_logs() -> None:
     from otel_agentperf._errors import reset_once_logs
 
     reset_once_logs()
+
+
+# 2026-11-20 10:00 UTC: within DeepSeek's standard hours. Prices depend on the date and the time of day,
+# so every test prices calls at this instant unless it pins another one.
+PINNED_PRICE_TIME = 1_795_168_800.0
+
+
+@pytest.fixture(autouse=True)
+def _pinned_price_clock(monkeypatch: pytest.MonkeyPatch) -> None:
+    from otel_agentperf import _accounting
+
+    monkeypatch.setattr(_accounting, "clock", lambda: PINNED_PRICE_TIME)

@@ -9,6 +9,7 @@ import socket
 import subprocess
 import sys
 import textwrap
+from datetime import datetime, timezone
 from typing import Any
 
 import pytest
@@ -19,9 +20,13 @@ from otel_agentperf._ledger import Budget, BudgetAlert, BudgetTracker, Conversat
 from otel_agentperf._pricing import PriceBook
 from otel_agentperf._runtime import STATE
 from otel_agentperf._usage import Usage
-from otel_agentperf.testing import Capture
+from otel_agentperf.testing import Capture, capture
 
 M = 1_000_000
+# Every price is taken at a pinned time: DeepSeek's rates change with the time of day, other models' with
+# the date. 10:00 UTC is inside DeepSeek's standard (peak) hours, 00:30-16:30 UTC.
+AT_DT = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
+AT = AT_DT.timestamp()
 
 # (provider, model id as an application reports it, published USD per Mtok: input, output, cache read, cache write)
 PRICES: list[tuple[str | None, str, tuple[float, float, float | None, float | None]]] = [
@@ -74,10 +79,10 @@ def expected(prices: tuple[float, float, float | None, float | None], usage: Usa
 @pytest.mark.parametrize("usage_index", range(len(USAGES)))
 def test_price_table(provider: str | None, model: str, prices: Any, usage_index: int) -> None:
     book = PriceBook()
-    found = book.lookup(provider, model)
+    found = book.lookup(provider, model, AT)
     assert found is not None, model
     usage = USAGES[usage_index]
-    assert found.cost(usage) == pytest.approx(expected(prices, usage), abs=1e-9)
+    assert found.cost(usage, AT) == pytest.approx(expected(prices, usage), abs=1e-9)
     assert found.source.startswith("genai-prices ")
 
 
@@ -87,17 +92,107 @@ def test_price_table_is_broad() -> None:
     assert {"openai", "anthropic", "gcp.gemini", "mistral_ai", "aws.bedrock", "openrouter"} <= providers
 
 
+# DeepSeek's published rates: standard 00:30-16:30 UTC, half price (off-peak) 16:30-00:30 UTC.
+DEEPSEEK_PEAK = (0.27, 1.1, 0.07)
+DEEPSEEK_OFF_PEAK = (0.135, 0.55, 0.035)
+
+
+@pytest.mark.parametrize(
+    ("hour", "minute", "rates", "window"),
+    [
+        (0, 29, DEEPSEEK_OFF_PEAK, "16:30-00:30 UTC"),
+        (0, 30, DEEPSEEK_PEAK, "00:30-16:30 UTC"),
+        (10, 0, DEEPSEEK_PEAK, "00:30-16:30 UTC"),
+        (16, 29, DEEPSEEK_PEAK, "00:30-16:30 UTC"),
+        (16, 30, DEEPSEEK_OFF_PEAK, "16:30-00:30 UTC"),
+        (20, 0, DEEPSEEK_OFF_PEAK, "16:30-00:30 UTC"),
+        (23, 59, DEEPSEEK_OFF_PEAK, "16:30-00:30 UTC"),
+    ],
+)
+def test_deepseek_peak_and_off_peak(hour: int, minute: int, rates: tuple[float, float, float], window: str) -> None:
+    at = datetime(2026, 11, 20, hour, minute, tzinfo=timezone.utc).timestamp()
+    found = PriceBook().lookup("deepseek", "deepseek-chat", at)
+    assert found is not None
+    usage = USAGES[1]
+    assert found.cost(usage, at) == pytest.approx(expected((*rates, None), usage), abs=1e-12)
+    assert found.window_at(at) == window
+    assert [w.label for w in found.windows] == ["16:30-00:30 UTC", "00:30-16:30 UTC", "16:30-00:30 UTC"]
+
+
+@pytest.mark.parametrize("hour", [3, 12, 18, 23])
+def test_price_table_at_any_hour(hour: int) -> None:
+    """The same call costs what genai-prices says at that hour, for every row (time-of-day prices included)."""
+    import warnings
+
+    from genai_prices import Usage as GUsage
+    from genai_prices import calc_price
+
+    when = datetime(2026, 11, 20, hour, 15, tzinfo=timezone.utc)
+    book = PriceBook()
+    usage = USAGES[1]
+    for provider, model, _ in PRICES:
+        ours = book.lookup(provider, model, when.timestamp())
+        assert ours is not None
+        ref_provider, ref_model = ours.source.split("(", 1)[1].split(")", 1)[0].split("/", 1)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            theirs = calc_price(
+                GUsage(
+                    input_tokens=usage.input_tokens or 0,
+                    output_tokens=usage.output_tokens or 0,
+                    cache_read_tokens=usage.cache_read_tokens or 0,
+                    cache_write_tokens=usage.cache_write_tokens or 0,
+                ),
+                ref_model,
+                provider_id=ref_provider,
+                genai_request_timestamp=when,
+            )
+        assert ours.cost(usage, when.timestamp()) == pytest.approx(float(theirs.total_price), abs=1e-9), model
+
+
+def test_traced_call_records_the_price_window(monkeypatch: pytest.MonkeyPatch) -> None:
+    from otel_agentperf import _accounting
+
+    off_peak = datetime(2026, 11, 20, 20, 0, tzinfo=timezone.utc).timestamp()
+    monkeypatch.setattr(_accounting, "clock", lambda: off_peak)
+
+    @ap.trace_llm(provider="deepseek", model="deepseek-chat")
+    def ask() -> None:
+        ap.record_usage(input_tokens=M, output_tokens=M)
+
+    with capture() as cap:
+        ask()
+    (span,) = cap.spans()
+    attrs = span.attributes or {}
+    assert attrs[sc.GEN_AI_USAGE_COST_AMOUNT] == pytest.approx(0.135 + 0.55)
+    assert attrs[sc.AGENTPERF_COST_PRICE_WINDOW] == "16:30-00:30 UTC"
+
+
+def test_prices_command_shows_every_window() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "otel_agentperf", "prices", "--provider", "deepseek", "deepseek-chat", "gpt-4o"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "COLUMNS": "200"},
+    ).stdout
+    assert "by time of day" in out
+    assert "00:30-16:30 UTC" in out and "input $0.27" in out
+    assert "16:30-00:30 UTC" in out and "input $0.135" in out
+    assert "gpt-4o" in out and "input $2.5" in out
+
+
 def test_tiered_long_context_prices() -> None:
     book = PriceBook()
-    pro = book.lookup("gcp.gemini", "gemini-2.5-pro")
+    pro = book.lookup("gcp.gemini", "gemini-2.5-pro", AT)
     assert pro is not None
     short = Usage(input_tokens=200_000, output_tokens=1_000)  # at the threshold: base rates
     long = Usage(input_tokens=250_000, output_tokens=1_000, cache_read_tokens=100_000)  # above: all tokens at tier
-    assert pro.cost(short) == pytest.approx((200_000 * 1.25 + 1_000 * 10.0) / M, abs=1e-12)
-    assert pro.cost(long) == pytest.approx((150_000 * 2.5 + 100_000 * 0.25 + 1_000 * 15.0) / M, abs=1e-12)
-    sonnet = book.lookup("anthropic", "claude-sonnet-4-5-20250929")
+    assert pro.cost(short, AT) == pytest.approx((200_000 * 1.25 + 1_000 * 10.0) / M, abs=1e-12)
+    assert pro.cost(long, AT) == pytest.approx((150_000 * 2.5 + 100_000 * 0.25 + 1_000 * 15.0) / M, abs=1e-12)
+    sonnet = book.lookup("anthropic", "claude-sonnet-4-5-20250929", AT)
     assert sonnet is not None
-    assert sonnet.cost(Usage(input_tokens=300_000, output_tokens=10)) == pytest.approx(
+    assert sonnet.cost(Usage(input_tokens=300_000, output_tokens=10), AT) == pytest.approx(
         (300_000 * 6.0 + 10 * 22.5) / M, abs=1e-12
     )
 
@@ -113,7 +208,7 @@ def test_matches_genai_prices_reference_implementation() -> None:
     checked = 0
     for provider, model, _ in PRICES:
         for usage in USAGES:
-            ours = book.lookup(provider, model)
+            ours = book.lookup(provider, model, AT)
             assert ours is not None
             ref_model = ours.source.split("(", 1)[1].rstrip(")").split("/", 1)
             with warnings.catch_warnings():
@@ -127,8 +222,9 @@ def test_matches_genai_prices_reference_implementation() -> None:
                     ),
                     ref_model[1],
                     provider_id=ref_model[0],
+                    genai_request_timestamp=AT_DT,
                 )
-            assert ours.cost(usage) == pytest.approx(float(theirs.total_price), abs=1e-9), model
+            assert ours.cost(usage, AT) == pytest.approx(float(theirs.total_price), abs=1e-9), model
             checked += 1
     assert checked == len(PRICES) * len(USAGES)
 
@@ -140,12 +236,12 @@ def test_overrides_win_and_custom_models() -> None:
             "my-finetune": {"input": 0.5, "output": 1.5, "cache_read": 0.05},
         },
     )
-    gpt = book.lookup("openai", "gpt-4o")
+    gpt = book.lookup("openai", "gpt-4o", AT)
     assert gpt is not None and gpt.source == "configure(prices=...)"
-    assert gpt.cost(Usage(input_tokens=M, output_tokens=M)) == pytest.approx(3.0)
-    tuned = book.lookup("vllm", "my-finetune")
+    assert gpt.cost(Usage(input_tokens=M, output_tokens=M), AT) == pytest.approx(3.0)
+    tuned = book.lookup("vllm", "my-finetune", AT)
     assert tuned is not None
-    assert tuned.cost(Usage(input_tokens=M, output_tokens=0, cache_read_tokens=M // 2)) == pytest.approx(0.275)
+    assert tuned.cost(Usage(input_tokens=M, output_tokens=0, cache_read_tokens=M // 2), AT) == pytest.approx(0.275)
 
 
 @pytest.mark.parametrize("bad", [{"input": -1}, {"input": "cheap"}, {"foo": 1}, {}, 5])
@@ -163,9 +259,9 @@ def test_prices_file_from_env(tmp_path: Any, monkeypatch: pytest.MonkeyPatch, su
         path.write_text("models:\n  llama-3.1-8b-selfhosted:\n    input: 0.05\n    output: 0.08\n")
     monkeypatch.setenv("AGENTPERF_PRICES_FILE", str(path))
     book = PriceBook(overrides={"other": {"input": 1.0}})
-    found = book.lookup("vllm", "llama-3.1-8b-selfhosted")
+    found = book.lookup("vllm", "llama-3.1-8b-selfhosted", AT)
     assert found is not None and found.source == f"file {path}"
-    assert found.cost(Usage(input_tokens=M, output_tokens=M)) == pytest.approx(0.13)
+    assert found.cost(Usage(input_tokens=M, output_tokens=M), AT) == pytest.approx(0.13)
 
 
 def test_unreadable_prices_file_warns(tmp_path: Any, monkeypatch: pytest.MonkeyPatch, caplog: Any) -> None:
@@ -178,8 +274,8 @@ def test_unreadable_prices_file_warns(tmp_path: Any, monkeypatch: pytest.MonkeyP
 def test_lookups_are_cached() -> None:
     book = PriceBook()
     for _ in range(100):
-        book.lookup("openai", "gpt-4o-mini")
-        book.lookup("acme", "unknown-model")
+        book.lookup("openai", "gpt-4o-mini", AT)
+        book.lookup("acme", "unknown-model", AT)
     assert book.uncached_lookups == 2
 
 
@@ -190,7 +286,7 @@ def test_no_network_when_pricing(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "create_connection", refuse)
     book = PriceBook()
-    assert book.lookup("anthropic", "claude-haiku-4-5") is not None
+    assert book.lookup("anthropic", "claude-haiku-4-5", AT) is not None
 
 
 def llm(provider: str, model: str, response: dict[str, Any]) -> Any:
@@ -437,12 +533,12 @@ def test_refresh_prices_only_when_asked(monkeypatch: pytest.MonkeyPatch) -> None
 
     monkeypatch.setattr(UpdatePrices, "fetch", fake_fetch)
     book = STATE.prices
-    before = book.lookup("openai", "gpt-4o")
+    before = book.lookup("openai", "gpt-4o", AT)
     assert before is not None and before.input is not None and before.input.per_mtok == 2.5
     assert fetched == []  # nothing fetched by lookups or configure
     try:
         assert ap.refresh_prices(url="https://prices.example/data.json") is True
-        after = STATE.prices.lookup("openai", "gpt-4o")
+        after = STATE.prices.lookup("openai", "gpt-4o", AT)
         assert after is not None and after.input is not None and after.input.per_mtok == 1.0
         assert fetched == ["https://prices.example/data.json"]
     finally:
@@ -460,4 +556,4 @@ def test_refresh_failure_keeps_prices(monkeypatch: pytest.MonkeyPatch, caplog: p
     with caplog.at_level(logging.WARNING, logger="otel_agentperf"):
         assert ap.refresh_prices() is False
     assert "price refresh failed" in caplog.text
-    assert STATE.prices.lookup("openai", "gpt-4o") is not None
+    assert STATE.prices.lookup("openai", "gpt-4o", AT) is not None

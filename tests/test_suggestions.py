@@ -104,17 +104,19 @@ def test_model_downgrade_arithmetic() -> None:
 
     book = PriceBook()
     row = Row(("a", "openai", "gpt-4o"), count=100, tokens_in=100_000, tokens_out=5_000)
-    snap = Snapshot(window_s=86_400, agent_models=[row], price_of=book.lookup)
+    at = 1_795_168_800.0  # pinned: prices can depend on the date and the time of day
+    snap = Snapshot(window_s=86_400, agent_models=[row], price_of=book.lookup, at=at)
     (s,) = rule_model_downgrade(snap, Thresholds())
     now_usd = (100_000 * 2.5 + 5_000 * 10.0) / 1e6
     assert s.evidence["usd_per_day_now"] == pytest.approx(now_usd)
     from otel_agentperf._pricing import cheaper_alternatives
     from otel_agentperf._usage import Usage
 
-    gpt4o = book.lookup("openai", "gpt-4o")
+    gpt4o = book.lookup("openai", "gpt-4o", at)
     assert gpt4o is not None
     best = max(
-        now_usd - alt.cost(Usage(input_tokens=100_000, output_tokens=5_000)) for alt in cheaper_alternatives(gpt4o)
+        now_usd - alt.cost(Usage(input_tokens=100_000, output_tokens=5_000), at)
+        for alt in cheaper_alternatives(gpt4o, at)
     )
     assert s.savings_usd_per_day == pytest.approx(best)
 
