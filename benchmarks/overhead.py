@@ -153,9 +153,9 @@ def main() -> None:
     rows.append(("@trace_llm sync, tokens read from the response", time_sync(llm_usage, n, repeats)))
 
     # Cost alone: what pricing adds to an LLM call once warm (cached lookup, arithmetic, cost histogram).
-    from otel_agentperf._accounting import price
-    from otel_agentperf._runtime import COST, STATE
-    from otel_agentperf._usage import Usage
+    from otel_agentperf.cost.usage import Usage
+    from otel_agentperf.tracing.accounting import price
+    from otel_agentperf.tracing.state import COST, STATE
 
     cost_series = STATE.instruments.series(COST, {"gen_ai.operation.name": "chat", "gen_ai.request.model": "bench"})
     bench_usage = Usage(input_tokens=1200, output_tokens=300, cache_read_tokens=1024)
@@ -168,7 +168,7 @@ def main() -> None:
     )
 
     # What the suggestion statistics cost per span: the same calls with the advisor's observe() a no-op.
-    from otel_agentperf._advisor import Advisor
+    from otel_agentperf.insights.advisor import Advisor
 
     class QuietAdvisor(Advisor):
         def observe(self, *args: Any, **kwargs: Any) -> None:

@@ -13,12 +13,16 @@ Example::
 from __future__ import annotations
 
 from . import semconv
-from ._advisor import Recommendation
-from ._api import Traced, llm_call, trace_agent, trace_llm, trace_tool, trace_workflow
 from ._errors import AgentPerfConfigError
-from ._ledger import Budget, BudgetAlert, ConversationCost
-from ._processor import AgentPerfSpanProcessor
-from ._record import (
+from ._version import VERSION
+from .cost.ledger import Budget, BudgetAlert, ConversationCost
+from .insights.advisor import Recommendation
+from .insights.suggest import Snapshot, Suggestion, Thresholds
+from .insights.suggest import make as make_suggestion
+from .setup.configure import Setup, configure, shutdown
+from .tracing.decorators import Traced, llm_call, trace_agent, trace_llm, trace_tool, trace_workflow
+from .tracing.processor import AgentPerfSpanProcessor
+from .tracing.record import (
     budget_status,
     conversation,
     conversation_cost,
@@ -33,10 +37,6 @@ from ._record import (
     suggestions,
     top_conversations,
 )
-from ._setup import Setup, configure, shutdown
-from ._suggest import Snapshot, Suggestion, Thresholds
-from ._suggest import make as make_suggestion
-from ._version import VERSION
 
 __version__ = VERSION
 

@@ -27,12 +27,13 @@ from opentelemetry.sdk.trace.sampling import Sampler
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from . import semconv as sc
-from ._advisor import Advisor
-from ._aggregate import install
-from ._ledger import ConversationLedger
-from ._runtime import STATE
-from ._suggest import load_thresholds
 from ._version import VERSION
+from .cost.ledger import ConversationLedger
+from .insights.advisor import Advisor
+from .insights.suggest import load_thresholds
+from .setup.gauges import register_gauges_if_collected
+from .telemetry.aggregate import install
+from .tracing.state import STATE
 
 
 class Capture:
@@ -74,11 +75,9 @@ class Capture:
         )
         STATE.advisor = self.advisor
         STATE.ledger = self.ledger
-        STATE.use(
-            self.tracer_provider.get_tracer(sc.SCOPE_NAME, VERSION),
-            self.meter_provider.get_meter(sc.SCOPE_NAME, VERSION),
-            self._fast,
-        )
+        meter = self.meter_provider.get_meter(sc.SCOPE_NAME, VERSION)
+        STATE.use(self.tracer_provider.get_tracer(sc.SCOPE_NAME, VERSION), meter, self._fast)
+        register_gauges_if_collected(meter, STATE)
         return self
 
     def __exit__(

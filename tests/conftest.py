@@ -37,6 +37,6 @@ PINNED_PRICE_TIME = 1_795_168_800.0
 
 @pytest.fixture(autouse=True)
 def _pinned_price_clock(monkeypatch: pytest.MonkeyPatch) -> None:
-    from otel_agentperf import _accounting
+    from otel_agentperf.tracing import accounting as _accounting
 
     monkeypatch.setattr(_accounting, "clock", lambda: PINNED_PRICE_TIME)

@@ -11,7 +11,7 @@ from opentelemetry.sdk.metrics.export import HistogramDataPoint
 
 import otel_agentperf as ap
 from otel_agentperf import semconv as sc
-from otel_agentperf._aggregate import OVERFLOW_ATTRIBUTES, FastHistogram
+from otel_agentperf.telemetry.aggregate import OVERFLOW_ATTRIBUTES, FastHistogram
 from otel_agentperf.testing import Capture, capture
 
 
@@ -72,7 +72,7 @@ def points(cap: Capture) -> dict[tuple[str, frozenset[tuple[str, Any]]], tuple[A
 
 
 def test_fast_aggregation_equals_sdk_aggregation() -> None:
-    from otel_agentperf._runtime import STATE
+    from otel_agentperf.tracing.state import STATE
 
     with capture(fast_metrics=True) as fast:
         assert STATE.instruments.fast

@@ -13,7 +13,7 @@ from opentelemetry.sdk.trace import ReadableSpan
 
 import otel_agentperf as ap
 from otel_agentperf import semconv as sc
-from otel_agentperf._setup import _patch_thread_pools  # pyright: ignore[reportPrivateUsage]
+from otel_agentperf.setup.threads import patch_thread_pools
 from otel_agentperf.testing import Capture
 
 
@@ -70,7 +70,7 @@ def test_tree_across_gather_and_create_task(cap: Capture) -> None:
 
 
 def test_thread_pool_children_keep_parent(cap: Capture) -> None:
-    _patch_thread_pools()  # what configure() does by default
+    patch_thread_pools()  # what configure() does by default
 
     @ap.trace_tool("fetch")
     def fetch(i: int) -> int:
@@ -90,7 +90,7 @@ def test_thread_pool_children_keep_parent(cap: Capture) -> None:
 
 
 def test_run_in_executor_keeps_parent(cap: Capture) -> None:
-    _patch_thread_pools()
+    patch_thread_pools()
 
     @ap.trace_tool("blocking")
     def blocking() -> str:

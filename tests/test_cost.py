@@ -16,11 +16,11 @@ import pytest
 
 import otel_agentperf as ap
 from otel_agentperf import semconv as sc
-from otel_agentperf._ledger import Budget, BudgetAlert, BudgetTracker, ConversationLedger
-from otel_agentperf._pricing import PriceBook
-from otel_agentperf._runtime import STATE
-from otel_agentperf._usage import Usage
+from otel_agentperf.cost.ledger import Budget, BudgetAlert, BudgetTracker, ConversationLedger
+from otel_agentperf.cost.pricing import PriceBook
+from otel_agentperf.cost.usage import Usage
 from otel_agentperf.testing import Capture, capture
+from otel_agentperf.tracing.state import STATE
 
 M = 1_000_000
 # Every price is taken at a pinned time: DeepSeek's rates change with the time of day, other models' with
@@ -151,7 +151,7 @@ def test_price_table_at_any_hour(hour: int) -> None:
 
 
 def test_traced_call_records_the_price_window(monkeypatch: pytest.MonkeyPatch) -> None:
-    from otel_agentperf import _accounting
+    from otel_agentperf.tracing import accounting as _accounting
 
     off_peak = datetime(2026, 11, 20, 20, 0, tzinfo=timezone.utc).timestamp()
     monkeypatch.setattr(_accounting, "clock", lambda: off_peak)

@@ -175,7 +175,7 @@ def test_compose_file_pins_images_and_binds_localhost() -> None:
 
 def test_native_stack_configs_are_valid(tmp_path: Path) -> None:
     """What `agentperf stack up` writes passes promtool and amtool too (normal and fast mode)."""
-    from otel_agentperf._stack import write_configs
+    from otel_agentperf.stack.runner import write_configs
 
     for fast in (False, True):
         directory = tmp_path / ("fast" if fast else "normal")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from otel_agentperf import _doctor
+from otel_agentperf.cli import doctor as _doctor
 from tests.support.otlp_receiver import GrpcReceiver, HttpReceiver
 from tests.support.prom import free_port
 
@@ -108,12 +108,12 @@ def test_pricing(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     checks = {c.name: c for c in _doctor.check_pricing()}
     assert checks["price overrides"].status == "fail"
 
-    from otel_agentperf import _pricing
+    from otel_agentperf.cost import pricing as _pricing
 
     def broken(*args: Any) -> None:
         raise ImportError("No module named 'genai_prices'")
 
     monkeypatch.delenv("AGENTPERF_PRICES_FILE")
-    monkeypatch.setattr(_pricing, "_from_genai_prices", broken)
+    monkeypatch.setattr(_pricing, "from_genai_prices", broken)
     (check,) = _doctor.check_pricing()
     assert check.status == "fail" and "genai-prices" in check.fix

@@ -11,8 +11,8 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
 
 import otel_agentperf as ap
-from otel_agentperf import _call
 from otel_agentperf.testing import Capture, capture
+from otel_agentperf.tracing import call as _call
 
 
 class ExplodingProcessor(SpanProcessor):
@@ -117,7 +117,7 @@ def test_internal_errors_raise_under_test_mode(cap: Capture, monkeypatch: pytest
 
 
 def test_broken_tracer_leaves_function_untraced(lenient: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    from otel_agentperf._runtime import STATE
+    from otel_agentperf.tracing.state import STATE
 
     class BrokenTracer:
         def start_span(self, *args: object, **kwargs: object) -> None:

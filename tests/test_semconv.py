@@ -11,8 +11,9 @@ from opentelemetry.sdk.metrics.export import HistogramDataPoint
 
 import otel_agentperf as ap
 from otel_agentperf import semconv as sc
-from otel_agentperf._runtime import STATE
+from otel_agentperf.setup.gauges import register_gauges_if_collected
 from otel_agentperf.testing import Capture
+from otel_agentperf.tracing.state import STATE
 
 # From ../shared/reference/genai-semconv.md, section 2.
 REFERENCE = {
@@ -128,7 +129,9 @@ def test_prometheus_names_as_exported() -> None:
     provider = MeterProvider(metric_readers=[reader])
     saved = (STATE.tracer, STATE.instruments)
     try:
-        STATE.use(saved[0], provider.get_meter(sc.SCOPE_NAME))
+        meter = provider.get_meter(sc.SCOPE_NAME)
+        STATE.use(saved[0], meter)
+        register_gauges_if_collected(meter, STATE)  # what configure() does
         workload()
         text = prometheus_client.generate_latest(registry).decode()
     finally:

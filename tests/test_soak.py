@@ -12,9 +12,9 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 import otel_agentperf as ap
-from otel_agentperf._advisor import Advisor
-from otel_agentperf._aggregate import install
-from otel_agentperf._runtime import STATE
+from otel_agentperf.insights.advisor import Advisor
+from otel_agentperf.telemetry.aggregate import install
+from otel_agentperf.tracing.state import STATE
 
 
 def rss_mb() -> float:

@@ -13,15 +13,16 @@ import pytest
 
 import otel_agentperf as ap
 from otel_agentperf import semconv as sc
-from otel_agentperf._rules import (
+from otel_agentperf.insights.rules import (
     rule_budget_burn,
     rule_caching,
     rule_error_prone,
     rule_model_downgrade,
     rule_slow,
 )
-from otel_agentperf._stats import Row
-from otel_agentperf._suggest import Resources, Snapshot, Thresholds
+from otel_agentperf.insights.stats import Row
+from otel_agentperf.insights.suggest import Snapshot, Thresholds
+from otel_agentperf.telemetry.resources import Resources
 from otel_agentperf.testing import Capture, capture
 
 
@@ -100,7 +101,7 @@ def test_model_downgrade(out: int, fires: bool) -> None:
 
 
 def test_model_downgrade_arithmetic() -> None:
-    from otel_agentperf._pricing import PriceBook
+    from otel_agentperf.cost.pricing import PriceBook
 
     book = PriceBook()
     row = Row(("a", "openai", "gpt-4o"), count=100, tokens_in=100_000, tokens_out=5_000)
@@ -109,8 +110,8 @@ def test_model_downgrade_arithmetic() -> None:
     (s,) = rule_model_downgrade(snap, Thresholds())
     now_usd = (100_000 * 2.5 + 5_000 * 10.0) / 1e6
     assert s.evidence["usd_per_day_now"] == pytest.approx(now_usd)
-    from otel_agentperf._pricing import cheaper_alternatives
-    from otel_agentperf._usage import Usage
+    from otel_agentperf.cost.catalog import cheaper_alternatives
+    from otel_agentperf.cost.usage import Usage
 
     gpt4o = book.lookup("openai", "gpt-4o", at)
     assert gpt4o is not None
@@ -148,7 +149,7 @@ def test_caching_arithmetic_and_opt_out() -> None:
     assert s.savings_usd_per_day == pytest.approx(8 * 0.01 * 24)
     assert s.savings_seconds_per_day == pytest.approx(8 * 0.5 * 24)
     with capture():
-        from otel_agentperf._runtime import STATE
+        from otel_agentperf.tracing.state import STATE
 
         STATE.advisor.fingerprints = False
 
@@ -429,7 +430,7 @@ def test_health_score(cap: Capture) -> None:
 
 
 def test_resources_snapshot_reads_real_values() -> None:
-    from otel_agentperf._resources import read
+    from otel_agentperf.telemetry.resources import read
 
     res = read()
     assert isinstance(res, Resources)
@@ -439,7 +440,7 @@ def test_resources_snapshot_reads_real_values() -> None:
 
 
 def test_thresholds_from_env_and_file(tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
-    from otel_agentperf._suggest import load_thresholds
+    from otel_agentperf.insights.suggest import load_thresholds
 
     path = tmp_path / "t.toml"
     path.write_text("[thresholds]\nslow_p95_s = 2.5\nerror_rate = 0.3\nmin_calls = 7\n")
@@ -454,7 +455,7 @@ def test_thresholds_from_env_and_file(tmp_path: Any, monkeypatch: pytest.MonkeyP
 
 
 def test_resource_deltas_on_agent_spans_opt_in(cap: Capture) -> None:
-    from otel_agentperf._runtime import STATE
+    from otel_agentperf.tracing.state import STATE
 
     kept: list[bytearray] = []
 
@@ -488,7 +489,7 @@ def test_gpu_gauges_read_nvml_when_present(monkeypatch: pytest.MonkeyPatch) -> N
     from opentelemetry.sdk.metrics import MeterProvider
     from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 
-    from otel_agentperf import _resources
+    from otel_agentperf.telemetry import resources as _resources
 
     fake = types.ModuleType("pynvml")
     fake.nvmlInit = lambda: None  # type: ignore[attr-defined]
@@ -524,7 +525,7 @@ def test_gpu_gauges_read_nvml_when_present(monkeypatch: pytest.MonkeyPatch) -> N
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="procfs only (Linux)")
 def test_process_usage_reopens_statm_after_fork(monkeypatch: pytest.MonkeyPatch) -> None:
-    from otel_agentperf import _call
+    from otel_agentperf.tracing import call as _call
 
     _, rss = _call.process_usage()
     assert rss is not None and rss > 1e6

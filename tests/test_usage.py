@@ -15,7 +15,7 @@ from openai.types.responses import Response
 
 import otel_agentperf as ap
 from otel_agentperf import semconv as sc
-from otel_agentperf._usage import extract_usage
+from otel_agentperf.cost.usage import extract_usage
 from otel_agentperf.testing import Capture
 
 

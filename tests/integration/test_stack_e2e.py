@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from otel_agentperf import _stack
+from otel_agentperf.stack import runner as _stack
 from tests.support.prom import free_port, require_binary
 
 pytestmark = pytest.mark.integration

@@ -1,0 +1,291 @@
+"""``agentperf top``: a live terminal dashboard from Prometheus or from an app's own ``/metrics``.
+
+Plain text and ANSI colours only (rich), so it works over SSH. Every number degrades to "-" when the
+data is missing. KPIs are shown against their targets with a bar; sparklines cover the last minutes
+(a range query in Prometheus mode, the refresh history in endpoint mode).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+from ..insights.fleet import AGENT, CACHE_READ, COST, OTHER_COST, TOKENS, Samples, rows, scrape, snapshot, total
+from ..insights.rules import BUILTIN_RULES
+from ..insights.suggest import Snapshot, Thresholds, evaluate, health_score
+
+BLOCKS = "▁▂▃▄▅▆▇█"
+
+
+def sparkline(values: list[float], width: int = 30) -> str:
+    values = [v for v in values if math.isfinite(v)][-width:]
+    if not values:
+        return ""
+    high = max(values) or 1.0
+    return "".join(BLOCKS[min(len(BLOCKS) - 1, int(v / high * (len(BLOCKS) - 1)))] for v in values)
+
+
+def bar(ratio: float | None, width: int = 16) -> Text:
+    if ratio is None or not math.isfinite(ratio):
+        return Text("·" * width, style="dim")
+    filled = max(0, min(width, round(ratio * width)))
+    colour = "green" if ratio <= 1 else "red"
+    return Text("█" * filled + "░" * (width - filled), style=colour)
+
+
+@dataclass
+class Frame:
+    """One refresh: everything the screen shows."""
+
+    source: str
+    window_s: float
+    snap: Snapshot
+    kpis: dict[str, float | None]
+    targets: dict[str, float | None]
+    alerts: list[dict[str, str]] = field(default_factory=lambda: [])
+    app_suggestions: list[dict[str, str]] = field(default_factory=lambda: [])
+
+
+def compute(samples: Samples, source: str, thresholds: Thresholds, daily_budget: float | None) -> Frame:
+    snap = snapshot(samples, daily_budget_usd=daily_budget)
+    window = samples.window_s or 1.0
+    overall = rows(samples, AGENT, (), overall=True)
+    calls = sum(r.count for r in overall)
+    errors = sum(r.error_count for r in overall)
+    spend = total(samples, f"{COST}_sum") + total(samples, OTHER_COST)
+    tokens_in = total(samples, f"{TOKENS}_sum", gen_ai_token_type="input")
+    tokens_out = total(samples, f"{TOKENS}_sum", gen_ai_token_type="output")
+    cached = total(samples, f"{CACHE_READ}_sum")
+    snap.hourly_spend_usd = spend * 3600 / window
+    score, _ = health_score(snap, thresholds)
+    kpis: dict[str, float | None] = {
+        "p95 latency (s)": overall[0].p95 if overall and math.isfinite(overall[0].p95) else None,
+        "success rate": 1 - errors / calls if calls else None,
+        "calls/s": calls / window,
+        "spend/hour (USD)": spend * 3600 / window,
+        "tokens/s": (tokens_in + tokens_out) / window,
+        "cache share": cached / tokens_in if tokens_in else None,
+        "health score": score if calls else None,
+    }
+    targets: dict[str, float | None] = {
+        "p95 latency (s)": thresholds.slow_p95_s,
+        "success rate": 0.99,
+        "calls/s": None,
+        "spend/hour (USD)": daily_budget / 24 if daily_budget else None,
+        "tokens/s": None,
+        "cache share": None,
+        "health score": 100.0,
+    }
+    return Frame(source, window, snap, kpis, targets)
+
+
+def _num(name: str, value: float | None) -> str:
+    if value is None or not math.isfinite(value):
+        return "-"
+    if name in ("success rate", "cache share"):
+        return f"{value:.1%}"
+    if name.startswith("spend"):
+        return f"${value:,.2f}"
+    if name == "health score":
+        return f"{value:.0f}/100"
+    return f"{value:,.2f}"
+
+
+def _ratio(name: str, value: float | None, target: float | None) -> float | None:
+    """How far along the target a value is (> 1 = missing the target)."""
+    if value is None or target is None or not target:
+        return None
+    if name in ("success rate", "health score"):
+        return (1 - value) / (1 - target) if name == "success rate" and target < 1 else (target - value) / target
+    return value / target
+
+
+def render(frame: Frame, history: dict[str, list[float]], thresholds: Thresholds) -> Group:
+    title = Text(
+        f"agentperf top · {frame.source} · last {frame.window_s:,.0f} s · {time.strftime('%H:%M:%S')}", style="bold"
+    )
+    kpi = Table(title="KPIs vs. targets", title_justify="left", expand=False)
+    for col in ("KPI", "value", "target", "vs target", "last minutes"):
+        kpi.add_column(col, no_wrap=True)
+    for name, value in frame.kpis.items():
+        target = frame.targets.get(name)
+        kpi.add_row(
+            name,
+            _num(name, value),
+            _num(name, target) if target is not None else "",
+            bar(_ratio(name, value, target)),
+            sparkline(history.get(name, [])),
+        )
+    agents = Table(title="Agents", title_justify="left")
+    for col in ("agent", "calls/s", "errors", "p50", "p95", "LLM $/h"):
+        agents.add_column(col, justify="left" if col == "agent" else "right", no_wrap=True)
+    for r in sorted(frame.snap.agents, key=lambda r: -r.count):
+        agents.add_row(
+            r.key[-1],
+            f"{r.count / frame.window_s:,.2f}",
+            f"{r.error_rate:.1%}",
+            _secs(r.p50),
+            _secs(r.p95),
+            f"${r.cost * 3600 / frame.window_s:,.2f}",
+        )
+    models = Table(title="Models", title_justify="left")
+    for col in ("model", "calls/s", "errors", "p95", "tokens in/s", "$/h"):
+        models.add_column(col, justify="left" if col == "model" else "right", no_wrap=True)
+    for r in sorted(frame.snap.provider_models, key=lambda r: -r.count):
+        models.add_row(
+            "/".join(k for k in r.key if k),
+            f"{r.count / frame.window_s:,.2f}",
+            f"{r.error_rate:.1%}",
+            _secs(r.p95),
+            f"{r.tokens_in / frame.window_s:,.0f}",
+            f"${r.cost * 3600 / frame.window_s:,.2f}",
+        )
+    if not frame.snap.agents:
+        agents.add_row("no agent data in this window", "-", "-", "-", "-", "-")
+    if not frame.snap.provider_models:
+        models.add_row("no model data in this window", "-", "-", "-", "-", "-")
+    ranked = evaluate(frame.snap, thresholds, BUILTIN_RULES)[:5]
+    advice = Table(
+        title="Suggestions (fleet rules on this window; in-app ones from agentperf_suggestions_active)",
+        title_justify="left",
+    )
+    advice.add_column("severity", no_wrap=True)
+    advice.add_column("suggestion")
+    for s in ranked:
+        advice.add_row(s.severity, s.title)
+    for s in frame.app_suggestions[:5]:
+        advice.add_row(
+            s.get("agentperf_suggestion_severity", ""),
+            f"{s.get('agentperf_suggestion_rule', '')} on {s.get('agentperf_suggestion_scope', '')} (in-app)",
+        )
+    if not ranked and not frame.app_suggestions:
+        advice.add_row("-", "nothing to improve in this window")
+    alerts = Table(title="Firing alerts", title_justify="left")
+    alerts.add_column("alert", no_wrap=True)
+    alerts.add_column("severity", no_wrap=True)
+    alerts.add_column("labels")
+    for a in frame.alerts:
+        rest = ", ".join(
+            f"{k}={v}" for k, v in sorted(a.items()) if k not in ("alertname", "severity", "alertstate", "__name__")
+        )
+        alerts.add_row(a.get("alertname", ""), a.get("severity", ""), rest)
+    if not frame.alerts:
+        alerts.add_row("none", "", "")
+    return Group(title, kpi, agents, models, advice, alerts)
+
+
+def _secs(x: float) -> str:
+    if not math.isfinite(x):
+        return "-"
+    return f"{x * 1000:,.0f} ms" if x < 1 else f"{x:,.2f} s"
+
+
+class Source:
+    """Where a refresh's numbers come from."""
+
+    def __init__(self, prometheus: str | None, endpoint: str | None, window: str) -> None:
+        self.prometheus = prometheus
+        self.endpoint = endpoint
+        self.window = window
+        self._last: tuple[float, dict[Any, float]] | None = None
+
+    @property
+    def name(self) -> str:
+        return self.prometheus or self.endpoint or "?"
+
+    def samples(self) -> Samples:
+        from ..insights.fleet import GAUGES, from_prometheus
+
+        if self.prometheus:
+            return from_prometheus(self.prometheus, self.window)
+        assert self.endpoint is not None
+        now, scraped = time.monotonic(), scrape(self.endpoint, 10.0)
+        if self._last is None:
+            self._last = (now, scraped)
+            time.sleep(2.0)  # the first refresh needs two scrapes to compute rates
+            now, scraped = time.monotonic(), scrape(self.endpoint, 10.0)
+        before_t, before = self._last
+        self._last = (now, scraped)
+        increases = {k: max(0.0, v - before.get(k, 0.0)) for k, v in scraped.items() if k[0] not in GAUGES}
+        gauges = {k: v for k, v in scraped.items() if k[0] in GAUGES}
+        return Samples(now - before_t, increases, gauges, time.time())
+
+    def extras(self) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
+        """Firing alerts and in-app suggestions (Prometheus mode only; the endpoint has the latter)."""
+        if not self.prometheus:
+            return [], []
+        from .report import instant
+
+        at = time.time()
+        alerts = [labels for labels, _ in instant(self.prometheus, 'ALERTS{alertstate="firing"}', at)]
+        suggestions = [
+            labels
+            for labels, _ in instant(
+                self.prometheus,
+                "max by (agentperf_suggestion_severity, agentperf_suggestion_rule, agentperf_suggestion_scope) "
+                "(agentperf_suggestions_active)",
+                at,
+            )
+        ]
+        return alerts, suggestions
+
+    def history(self) -> dict[str, list[float]]:
+        """The last 15 minutes of calls/s and spend/hour (Prometheus mode)."""
+        if not self.prometheus:
+            return {}
+        from .report import Period, series
+
+        end = time.time()
+        period = Period(end - 900, end)
+        out: dict[str, list[float]] = {}
+        for name, promql in (
+            ("calls/s", f"sum(rate({AGENT}_count[1m]))"),
+            ("spend/hour (USD)", f"sum(rate({COST}_sum[1m])) * 3600"),
+            ("tokens/s", f"sum(rate({TOKENS}_sum[1m]))"),
+        ):
+            got = series(self.prometheus, promql, period, points=30)
+            if got:
+                out[name] = [v for _, v in next(iter(got.values()))]
+        return out
+
+
+def run(
+    source: Source,
+    *,
+    thresholds: Thresholds,
+    daily_budget: float | None,
+    interval: float,
+    once: bool,
+    console: Console,
+    sleep: Callable[[float], None] = time.sleep,
+) -> int:
+    from rich.live import Live
+
+    history: dict[str, deque[float]] = {}
+    seeded = source.history()
+    for name, values in seeded.items():
+        history[name] = deque(values, maxlen=30)
+
+    def refresh() -> Group:
+        frame = compute(source.samples(), source.name, thresholds, daily_budget)
+        frame.alerts, frame.app_suggestions = source.extras()
+        for name, value in frame.kpis.items():
+            if value is not None and math.isfinite(value):
+                history.setdefault(name, deque(maxlen=30)).append(value)
+        return render(frame, {k: list(v) for k, v in history.items()}, thresholds)
+
+    if once:
+        console.print(refresh())
+        return 0
+    with Live(refresh(), console=console, refresh_per_second=1, screen=False) as live:
+        while True:
+            sleep(interval)
+            live.update(refresh())

@@ -1,0 +1,118 @@
+"""What a model costs: rates per million tokens (tiered, by time of day) and the cost of one call.
+
+Arithmetic follows ``genai-prices`` (and the GenAI conventions): ``input_tokens`` includes cache reads
+and writes, which are billed at their own rates only when the model has such a rate (otherwise they stay
+in the input at the input rate); ``output_tokens`` includes reasoning tokens; a tiered price applies the
+tier's rate to all tokens of that kind once the request's total input tokens exceed the tier start.
+A model whose price changes within a UTC day (DeepSeek's off-peak hours) carries its day split into
+``windows``; ``cost(usage, at)`` applies the window of the call's time.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+
+from .._errors import warn_once
+from .usage import Usage
+
+DAY_S = 86_400
+
+
+@dataclass(frozen=True)
+class Tier:
+    start: int
+    per_mtok: float
+
+
+@dataclass(frozen=True)
+class Rate:
+    """A price per million tokens, possibly tiered by the request's total input tokens."""
+
+    per_mtok: float
+    tiers: tuple[Tier, ...] = ()
+
+    def at(self, total_input: int) -> float:
+        for tier in reversed(self.tiers):  # ascending starts: the highest tier crossed wins
+            if total_input > tier.start:
+                return tier.per_mtok
+        return self.per_mtok
+
+
+@dataclass(frozen=True)
+class ModelPrices:
+    """What one model costs; ``source`` says where the numbers come from."""
+
+    model: str
+    provider: str | None
+    input: Rate | None
+    output: Rate | None
+    cache_read: Rate | None = None
+    cache_write: Rate | None = None
+    reasoning: Rate | None = None
+    per_request: float = 0.0
+    source: str = "override"
+    # Time-of-day prices: the UTC day split into windows, each with its own flat-rate ``ModelPrices``.
+    windows: tuple[PriceWindow, ...] = ()
+
+    def at(self, when: float) -> ModelPrices:
+        """The flat rates in force at ``when`` (seconds since the epoch)."""
+        if not self.windows:
+            return self
+        second = int(when) % DAY_S
+        index = bisect_right([w.start_s for w in self.windows], second) - 1
+        return self.windows[index].prices
+
+    def window_at(self, when: float) -> str | None:
+        """The label of the time-of-day window in force at ``when`` (``None`` for a flat price)."""
+        if not self.windows:
+            return None
+        second = int(when) % DAY_S
+        index = bisect_right([w.start_s for w in self.windows], second) - 1
+        return self.windows[index].label
+
+    def cost(self, usage: Usage, at: float) -> float:
+        """USD for one call made at ``at`` (seconds since the epoch).
+
+        Inconsistent counts (cache above input) are clamped with a warning.
+        """
+        if self.windows:
+            return self.at(at).cost(usage, at)
+        total_in = usage.input_tokens or 0
+        out = usage.output_tokens or 0
+        # Cached and reasoning tokens leave the plain rate only when the model has a rate for them.
+        read = (usage.cache_read_tokens or 0) if self.cache_read is not None else 0
+        write = (usage.cache_write_tokens or 0) if self.cache_write is not None else 0
+        reasoning = (usage.reasoning_tokens or 0) if self.reasoning is not None else 0
+        uncached = total_in - read - write
+        if uncached < 0:
+            warn_once(
+                f"cache-above-input:{self.model}",
+                "otel_agentperf: cached tokens exceed input tokens for %s",
+                self.model,
+            )
+            uncached = 0
+        plain_out = out - reasoning
+        if plain_out < 0:
+            plain_out = 0
+        usd = 0.0
+        if self.input is not None:
+            usd += uncached * self.input.at(total_in)
+        if self.cache_read is not None:
+            usd += read * self.cache_read.at(total_in)
+        if self.cache_write is not None:
+            usd += write * self.cache_write.at(total_in)
+        if self.output is not None:
+            usd += plain_out * self.output.at(total_in)
+        if self.reasoning is not None:
+            usd += reasoning * self.reasoning.at(total_in)
+        return usd / 1_000_000 + self.per_request
+
+
+@dataclass(frozen=True)
+class PriceWindow:
+    """A part of the UTC day, from ``start_s`` (seconds after midnight) to the next window's start."""
+
+    start_s: int
+    label: str
+    prices: ModelPrices

@@ -1,0 +1,306 @@
+"""Token usage read from LLM responses by duck typing (no dependency on any provider SDK).
+
+Recognised: OpenAI chat completions and Responses API (objects or dicts, streamed chunks and events),
+Anthropic messages and stream events, Google GenAI ``GenerateContentResponse``, LangChain ``AIMessage``,
+LiteLLM / OpenRouter responses (OpenAI-shaped, optionally with a provider-reported cost). Anything else
+gives ``None``: no tokens, no error. Counts follow the GenAI conventions: ``input_tokens`` includes
+cached tokens, ``output_tokens`` includes reasoning tokens.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any, cast
+
+from .._errors import warn_once
+
+_MAX_FINISH_REASONS = 8
+_MAX_TEXT = 128
+
+
+class Usage:
+    """What one inference reported: token counts, response model, finish reasons, provider cost."""
+
+    __slots__ = (
+        "input_tokens",
+        "output_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "reasoning_tokens",
+        "response_model",
+        "response_id",
+        "finish_reasons",
+        "provider_cost",
+    )
+
+    def __init__(
+        self,
+        input_tokens: int | None = None,
+        output_tokens: int | None = None,
+        cache_read_tokens: int | None = None,
+        cache_write_tokens: int | None = None,
+        reasoning_tokens: int | None = None,
+        response_model: str | None = None,
+        response_id: str | None = None,
+        finish_reasons: tuple[str, ...] = (),
+        provider_cost: float | None = None,
+    ) -> None:
+        self.input_tokens = input_tokens
+        self.output_tokens = output_tokens
+        self.cache_read_tokens = cache_read_tokens
+        self.cache_write_tokens = cache_write_tokens
+        self.reasoning_tokens = reasoning_tokens
+        self.response_model = response_model
+        self.response_id = response_id
+        self.finish_reasons = finish_reasons
+        self.provider_cost = provider_cost
+
+    def __repr__(self) -> str:
+        fields = (f"{k}={getattr(self, k)!r}" for k in self.__slots__ if getattr(self, k) not in (None, ()))
+        return f"Usage({', '.join(fields)})"
+
+    def has_tokens(self) -> bool:
+        return self.input_tokens is not None or self.output_tokens is not None
+
+    def add(self, other: Usage) -> None:
+        """Accumulate ``other`` (several explicit ``record_usage`` calls inside one span add up)."""
+        self.input_tokens = _plus(self.input_tokens, other.input_tokens)
+        self.output_tokens = _plus(self.output_tokens, other.output_tokens)
+        self.cache_read_tokens = _plus(self.cache_read_tokens, other.cache_read_tokens)
+        self.cache_write_tokens = _plus(self.cache_write_tokens, other.cache_write_tokens)
+        self.reasoning_tokens = _plus(self.reasoning_tokens, other.reasoning_tokens)
+        if other.provider_cost is not None:
+            self.provider_cost = (self.provider_cost or 0.0) + other.provider_cost
+        self._merge_meta(other)
+
+    def merge_stream(self, other: Usage) -> None:
+        """Merge what one stream chunk reported: providers send cumulative or final counts, so keep the max."""
+        self.input_tokens = _max(self.input_tokens, other.input_tokens)
+        self.output_tokens = _max(self.output_tokens, other.output_tokens)
+        self.cache_read_tokens = _max(self.cache_read_tokens, other.cache_read_tokens)
+        self.cache_write_tokens = _max(self.cache_write_tokens, other.cache_write_tokens)
+        self.reasoning_tokens = _max(self.reasoning_tokens, other.reasoning_tokens)
+        if other.provider_cost is not None:
+            self.provider_cost = other.provider_cost
+        self._merge_meta(other)
+
+    def _merge_meta(self, other: Usage) -> None:
+        self.response_model = other.response_model or self.response_model
+        self.response_id = other.response_id or self.response_id
+        if other.finish_reasons:
+            self.finish_reasons = (self.finish_reasons + other.finish_reasons)[:_MAX_FINISH_REASONS]
+
+
+def _plus(a: int | None, b: int | None) -> int | None:
+    if b is None:
+        return a
+    return b if a is None else a + b
+
+
+def _max(a: int | None, b: int | None) -> int | None:
+    if b is None:
+        return a
+    return b if a is None or b > a else a
+
+
+def _get(obj: Any, name: str) -> Any:
+    if obj is None:
+        return None
+    if isinstance(obj, Mapping):
+        return cast("Mapping[str, Any]", obj).get(name)
+    return getattr(obj, name, None)
+
+
+def token_count(value: Any, field: str) -> int | None:
+    """A sane token count from whatever the provider or the user gave, or ``None`` (with a warning)."""
+    if value is None:
+        return None
+    if type(value) is int:
+        if value >= 0:
+            return value
+    elif isinstance(value, float) and math.isfinite(value) and value >= 0:
+        return int(value)
+    elif isinstance(value, str):
+        try:
+            parsed = int(value.strip())
+        except ValueError:
+            parsed = -1
+        if parsed >= 0:
+            warn_once(f"token-str:{field}", "otel_agentperf: token count %s given as a string; converted", field)
+            return parsed
+    elif isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+        return int(value)  # int subclasses (e.g. numpy ints registered as int)
+    warn_once(f"token-bad:{field}", "otel_agentperf: ignoring invalid token count %s=%.40r", field, value)
+    return None
+
+
+def _short_str(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not isinstance(value, str):
+        value = getattr(value, "name", None) or getattr(value, "value", None) or str(value)
+        if not isinstance(value, str):
+            value = str(value)
+    return value[:_MAX_TEXT] if value else None
+
+
+def _cost(value: Any) -> float | None:
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value) and value >= 0:
+        return float(value)
+    return None
+
+
+def extract_usage(obj: Any) -> Usage | None:
+    """Usage reported by a response, stream chunk or stream event; ``None`` if unrecognised."""
+    if obj is None or isinstance(obj, (str, bytes, int, float, bool, list, tuple)):
+        return None
+    kind = _get(obj, "type")
+    if kind == "message_start":  # Anthropic stream: usage of the prompt side
+        return extract_usage(_get(obj, "message"))
+    if kind == "message_delta":  # Anthropic stream: cumulative output tokens and the stop reason
+        usage = _anthropic_usage(_get(obj, "usage"), require_input=False)
+        if usage is not None:
+            reason = _short_str(_get(_get(obj, "delta"), "stop_reason"))
+            usage.finish_reasons = (reason,) if reason else ()
+        return usage
+    if kind == "response.completed" or kind == "response.incomplete":  # OpenAI Responses stream
+        return extract_usage(_get(obj, "response"))
+
+    raw = _get(obj, "usage")
+    if raw is not None:
+        if _get(raw, "prompt_tokens") is not None or _get(raw, "completion_tokens") is not None:
+            usage = _openai_chat_usage(raw)
+            usage.finish_reasons = _choice_reasons(_get(obj, "choices"), "finish_reason")
+            hidden = _get(obj, "_hidden_params")  # LiteLLM keeps its computed cost here
+            if usage.provider_cost is None and isinstance(hidden, Mapping):
+                usage.provider_cost = _cost(hidden.get("response_cost"))  # pyright: ignore[reportUnknownMemberType]
+        elif _get(obj, "object") == "response" or _get(raw, "input_tokens_details") is not None:
+            usage = _responses_usage(raw)
+            usage.finish_reasons = _responses_reasons(obj)
+        else:
+            anthropic = _anthropic_usage(raw, require_input=True)
+            if anthropic is None:
+                return None
+            usage = anthropic
+            reason = _short_str(_get(obj, "stop_reason"))
+            usage.finish_reasons = (reason,) if reason else ()
+        usage.response_model = _short_str(_get(obj, "model"))
+        usage.response_id = _short_str(_get(obj, "id"))
+        return usage
+
+    meta = _get(obj, "usage_metadata")
+    if meta is not None:
+        if _get(meta, "prompt_token_count") is not None or _get(meta, "candidates_token_count") is not None:
+            return _google_usage(obj, meta)
+        if _get(meta, "input_tokens") is not None:
+            return _langchain_usage(obj, meta)
+        return None
+
+    # OpenAI stream chunk without usage (the last one carries it): still gives model and finish reason.
+    choices = _get(obj, "choices")
+    if choices and _get(obj, "object") == "chat.completion.chunk":
+        reasons = _choice_reasons(choices, "finish_reason")
+        return Usage(response_model=_short_str(_get(obj, "model")), finish_reasons=reasons)
+    return None
+
+
+def _openai_chat_usage(raw: Any) -> Usage:
+    cached = token_count(_get(_get(raw, "prompt_tokens_details"), "cached_tokens"), "cached_tokens")
+    write = token_count(_get(raw, "cache_creation_input_tokens"), "cache_creation_input_tokens")
+    if write is None:
+        write = token_count(_get(_get(raw, "prompt_tokens_details"), "cache_write_tokens"), "cache_write_tokens")
+    return Usage(
+        input_tokens=token_count(_get(raw, "prompt_tokens"), "prompt_tokens"),
+        output_tokens=token_count(_get(raw, "completion_tokens"), "completion_tokens"),
+        cache_read_tokens=cached,
+        cache_write_tokens=write,
+        reasoning_tokens=token_count(
+            _get(_get(raw, "completion_tokens_details"), "reasoning_tokens"), "reasoning_tokens"
+        ),
+        provider_cost=_cost(_get(raw, "cost")),  # OpenRouter reports the billed cost here
+    )
+
+
+def _responses_usage(raw: Any) -> Usage:
+    return Usage(
+        input_tokens=token_count(_get(raw, "input_tokens"), "input_tokens"),
+        output_tokens=token_count(_get(raw, "output_tokens"), "output_tokens"),
+        cache_read_tokens=token_count(_get(_get(raw, "input_tokens_details"), "cached_tokens"), "cached_tokens"),
+        reasoning_tokens=token_count(_get(_get(raw, "output_tokens_details"), "reasoning_tokens"), "reasoning_tokens"),
+        provider_cost=_cost(_get(raw, "cost")),
+    )
+
+
+def _anthropic_usage(raw: Any, *, require_input: bool) -> Usage | None:
+    """Anthropic's ``input_tokens`` excludes cache reads and writes; semconv's includes them."""
+    base = token_count(_get(raw, "input_tokens"), "input_tokens")
+    output = token_count(_get(raw, "output_tokens"), "output_tokens")
+    if base is None and (require_input or output is None):
+        return None
+    read = token_count(_get(raw, "cache_read_input_tokens"), "cache_read_input_tokens")
+    write = token_count(_get(raw, "cache_creation_input_tokens"), "cache_creation_input_tokens")
+    total_input = None if base is None else base + (read or 0) + (write or 0)
+    return Usage(
+        input_tokens=total_input,
+        output_tokens=output,
+        cache_read_tokens=read,
+        cache_write_tokens=write,
+        reasoning_tokens=token_count(_get(_get(raw, "output_tokens_details"), "reasoning_tokens"), "reasoning_tokens"),
+    )
+
+
+def _google_usage(obj: Any, meta: Any) -> Usage:
+    """Gemini counts thinking tokens apart from candidates; both are billed output."""
+    candidates = token_count(_get(meta, "candidates_token_count"), "candidates_token_count")
+    thoughts = token_count(_get(meta, "thoughts_token_count"), "thoughts_token_count")
+    output = None if candidates is None and thoughts is None else (candidates or 0) + (thoughts or 0)
+    return Usage(
+        input_tokens=token_count(_get(meta, "prompt_token_count"), "prompt_token_count"),
+        output_tokens=output,
+        cache_read_tokens=token_count(_get(meta, "cached_content_token_count"), "cached_content_token_count"),
+        reasoning_tokens=thoughts,
+        response_model=_short_str(_get(obj, "model_version")),
+        response_id=_short_str(_get(obj, "response_id")),
+        finish_reasons=_choice_reasons(_get(obj, "candidates"), "finish_reason"),
+    )
+
+
+def _langchain_usage(obj: Any, meta: Any) -> Usage:
+    details_in = _get(meta, "input_token_details")
+    meta_resp = _get(obj, "response_metadata")
+    model = _get(meta_resp, "model_name") or _get(meta_resp, "model")
+    reason = _get(meta_resp, "finish_reason") or _get(meta_resp, "stop_reason")
+    short_reason = _short_str(reason)
+    return Usage(
+        input_tokens=token_count(_get(meta, "input_tokens"), "input_tokens"),
+        output_tokens=token_count(_get(meta, "output_tokens"), "output_tokens"),
+        cache_read_tokens=token_count(_get(details_in, "cache_read"), "cache_read"),
+        cache_write_tokens=token_count(_get(details_in, "cache_creation"), "cache_creation"),
+        reasoning_tokens=token_count(_get(_get(meta, "output_token_details"), "reasoning"), "reasoning"),
+        response_model=_short_str(model),
+        response_id=_short_str(_get(obj, "id")),
+        finish_reasons=(short_reason,) if short_reason else (),
+    )
+
+
+def _choice_reasons(choices: Any, key: str) -> tuple[str, ...]:
+    if not isinstance(choices, (list, tuple)):
+        return ()
+    reasons: list[str] = []
+    for choice in choices[:_MAX_FINISH_REASONS]:  # pyright: ignore[reportUnknownVariableType]
+        reason = _short_str(_get(choice, key))
+        if reason:
+            reasons.append(reason)
+    return tuple(reasons)
+
+
+def _responses_reasons(obj: Any) -> tuple[str, ...]:
+    status = _get(obj, "status")
+    if status == "incomplete":
+        reason = _short_str(_get(_get(obj, "incomplete_details"), "reason"))
+        return (reason or "incomplete",)
+    if status == "completed":
+        return ("stop",)
+    short = _short_str(status)
+    return (short,) if short else ()

@@ -1,0 +1,379 @@
+"""The in-process performance agent: feeds rolling statistics, evaluates rules, reports suggestions.
+
+``observe`` runs at the end of every traced call (a few dictionary updates, no lock, no I/O); rules are
+evaluated on demand (``ap.suggestions()``) or when the metric gauges are collected, at most every few
+seconds. A suggestion raised for the first time is logged (Python logging and the OpenTelemetry logs
+API) and attached as a span event to the next invocation of the agent it concerns.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, cast
+
+from .. import semconv as sc
+from .._errors import logger
+from .rules import BUILTIN_RULES
+from .stats import Stats, combine, fingerprint
+from .suggest import Rule, Snapshot, Suggestion, Thresholds, evaluate, health_score
+
+
+class ObservedSpec(Protocol):
+    """What the advisor reads of a traced operation (``tracing.call.Spec`` provides it)."""
+
+    @property
+    def kind(self) -> int: ...
+    @property
+    def name(self) -> str | None: ...
+    @property
+    def provider(self) -> str | None: ...
+
+
+class ObservedCall(Protocol):
+    """What the advisor reads of a finished traced call (``tracing.call.Call`` provides it).
+
+    A protocol, so that insights never import the call path: the call path feeds the advisor.
+    """
+
+    @property
+    def spec(self) -> ObservedSpec: ...
+    @property
+    def agent_name(self) -> str | None: ...
+    @property
+    def cost(self) -> float: ...
+    @property
+    def retries(self) -> int: ...
+    @property
+    def retry(self) -> bool: ...
+    @property
+    def fp(self) -> Any: ...
+    @property
+    def usage(self) -> Any: ...
+    @property
+    def request_model(self) -> str | None: ...
+    @property
+    def prefix(self) -> tuple[str, int, int] | None: ...
+    @property
+    def conversation(self) -> str | None: ...
+    @property
+    def span(self) -> Any: ...
+
+    @property
+    def parent(self) -> ObservedCall | None: ...
+
+
+_MAX_SEEN = 1024
+_MAX_GAUGE_SERIES = 100
+_PREFIX_MIN_CHARS = 4000  # ~1000 tokens: the smallest prefix providers cache
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """What ``ap.recommend`` advises for the next call."""
+
+    model: str | None
+    timeout_s: float | None
+    reason: str
+    scores: dict[str, float]
+
+
+class Advisor:
+    def __init__(
+        self,
+        thresholds: Thresholds | None = None,
+        *,
+        window_s: float = 900.0,
+        fingerprints: bool = True,
+        timeouts: Mapping[str, float] | None = None,
+        clock: Callable[[], float] = time.perf_counter,  # the clock the call path measures with
+        wall_clock: Callable[[], float] = time.time,  # the time prices are taken at (tests pin it)
+    ) -> None:
+        self.thresholds = thresholds or Thresholds()
+        self.stats = Stats(window_s=window_s, started=clock())
+        self.fingerprints = fingerprints
+        self.timeouts = dict(timeouts or {})
+        self.rules: dict[str, Rule] = dict(BUILTIN_RULES)
+        self.clock = clock
+        self.wall_clock = wall_clock
+        self.prices: Callable[[str | None, str, float], Any] | None = None
+        self.budget: Any = None
+        self._seen: OrderedDict[str, float] = OrderedDict()
+        self._pending: dict[str, list[Suggestion]] = {}
+        self._cache: tuple[float, list[Suggestion]] | None = None
+        self._lock = threading.Lock()
+
+    # --- the call path --------------------------------------------------------------------------------
+    def prefix_key(
+        self, provider: str | None, model: str | None, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> tuple[str, int, int] | None:
+        """A hash of a long, stable prompt prefix (the first message), never its content."""
+        messages: Any = kwargs.get("messages") or kwargs.get("input") or (args[0] if args else None)
+        first: Any = None
+        if isinstance(messages, (list, tuple)) and messages:
+            head: Any = cast("list[Any]", messages)[0]
+            first = (
+                cast("dict[str, Any]", head).get("content")
+                if isinstance(head, dict)
+                else getattr(head, "content", None)
+            )
+        elif isinstance(messages, str):
+            first = messages
+        if not isinstance(first, str) or len(first) < _PREFIX_MIN_CHARS:
+            return None
+        return f"{provider or ''}/{model or ''}", hash(first[:8000]), len(first)
+
+    def observe(self, call: ObservedCall, now: float, duration: float, error: str | None, usd: float | None) -> None:
+        from ..telemetry.instruments import KIND_AGENT, KIND_LLM, KIND_TOOL
+
+        stats = self.stats
+        spec = call.spec
+        kind = spec.kind
+        agent = call.agent_name
+        if kind == KIND_AGENT:
+            stats.observe(stats.agents, (agent or "",), now, duration, error, cost=call.cost, retries=call.retries)
+            parent = call.parent
+            if parent is not None and parent.agent_name and parent.agent_name != agent:
+                stats.child_time(parent.agent_name, f"agent {agent}", duration)
+            if self._pending and agent in self._pending:
+                self._attach_events(call)
+            return
+        if kind == KIND_TOOL:
+            name = spec.name or ""
+            stats.observe(stats.tools, (name,), now, duration, error, cost=call.cost, retries=int(call.retry))
+            if call.fp is not None and error is None and not call.retry:  # a retry is not a cacheable repeat
+                stats.repeats.add(f"tool:{name}", call.fp, now, duration, stats.window_s)
+            if agent:
+                stats.child_time(agent, f"tool {name}", duration)
+            return
+        if kind == KIND_LLM:
+            usage = call.usage
+            model = (usage.response_model if usage is not None else None) or call.request_model or ""
+            tin = self._observe_inference(agent, spec.provider, model, now, duration, error, usage, usd, call.retry)
+            if call.fp is not None and error is None and not call.retry:
+                stats.repeats.add(f"llm:{model}", call.fp, now, duration, stats.window_s)
+            prefix = call.prefix
+            if prefix is not None:
+                stats.prefixes.add(prefix[0], prefix[1], now, float(prefix[2]), stats.window_s)
+            if call.conversation and tin:
+                stats.conversation_input(call.conversation, tin)
+
+    def observe_foreign(
+        self,
+        provider: str | None,
+        model: str | None,
+        agent: str | None,
+        duration: float,
+        error: str | None,
+        usage: Any,
+        usd: float | None,
+    ) -> None:
+        """An inference span of another instrumentation (from ``AgentPerfSpanProcessor``)."""
+        self._observe_inference(agent, provider, model or "", self.clock(), duration, error, usage, usd, False)
+
+    def _observe_inference(
+        self,
+        agent: str | None,
+        provider: str | None,
+        model: str,
+        now: float,
+        duration: float,
+        error: str | None,
+        usage: Any,
+        usd: float | None,
+        retry: bool,
+    ) -> int:
+        """One (agent, provider, model) row update and the agent's child time; returns the input tokens.
+
+        (provider, model) rows are merged from these rows at snapshot time: one table update per call.
+        """
+        stats = self.stats
+        tin = (usage.input_tokens or 0) if usage is not None else 0
+        tout = (usage.output_tokens or 0) if usage is not None else 0
+        tcached = (usage.cache_read_tokens or 0) if usage is not None else 0
+        key = (agent or "", provider or "", model)
+        stats.observe(stats.agent_models, key, now, duration, error, tin, tout, tcached, usd or 0.0, int(retry))
+        if agent:
+            stats.child_time(agent, f"llm {model}", duration)
+        return tin
+
+    def _attach_events(self, call: ObservedCall) -> None:
+        with self._lock:
+            pending = self._pending.pop(call.agent_name or "", [])
+        span = call.span
+        if not span.is_recording():
+            return
+        for s in pending:
+            span.add_event(
+                "agentperf.suggestion",
+                {
+                    "agentperf.suggestion.id": s.id,
+                    "agentperf.suggestion.rule": s.rule,
+                    "agentperf.suggestion.title": s.title,
+                },
+            )
+
+    # --- evaluation -----------------------------------------------------------------------------------
+    def snapshot(self, *, with_resources: bool = True) -> Snapshot:
+        from ..telemetry import resources as _resources
+
+        stats = self.stats
+        now = self.clock()
+        epoch = stats.epoch(now)
+        window = min(stats.window_s, max(now - stats.started, 1.0))
+        budget = self.budget
+        hourly = daily_limit = hourly_limit = None
+        if budget is not None:
+            status = budget.status()
+            hourly = status.get("hour")
+            daily_limit = budget.budget.daily_usd
+            hourly_limit = budget.budget.hourly_usd
+        agent_models = stats.agent_models.snapshot(epoch)
+        return Snapshot(
+            window_s=window,
+            source="process",
+            agents=stats.agents.snapshot(epoch),
+            agent_models=agent_models,
+            provider_models=combine(agent_models, lambda key: key[1:]),
+            tools=stats.tools.snapshot(epoch),
+            repeats=stats.repeats.repeated(now, stats.window_s),
+            prefixes=stats.prefixes.repeated(now, stats.window_s),
+            prefix_chars=_prefix_chars(stats.prefixes.entries),
+            conversations={k: list(v) for k, v in list(stats.conversations.items())},
+            resources=_resources.read() if with_resources else None,
+            hourly_spend_usd=hourly,
+            daily_budget_usd=daily_limit,
+            hourly_budget_usd=hourly_limit,
+            timeouts=dict(self.timeouts),
+            price_of=self.prices,
+            at=self.wall_clock(),
+        )
+
+    def evaluate(self, max_age_s: float = 0.0) -> list[Suggestion]:
+        now = self.clock()
+        cached = self._cache
+        if cached is not None and now - cached[0] <= max_age_s:
+            return cached[1]
+        found = evaluate(self.snapshot(), self.thresholds, self.rules)
+        wall = time.time()
+        fresh: list[Suggestion] = []
+        with self._lock:
+            for s in found:
+                first = self._seen.get(s.id)
+                if first is None:
+                    first = wall
+                    fresh.append(s)
+                    if len(self._seen) >= _MAX_SEEN:
+                        self._seen.popitem(last=False)
+                self._seen[s.id] = first
+                s.first_seen, s.last_seen = first, wall
+                if s.scope_kind == "agent" and s in fresh:
+                    agent = s.scope_name.split(":", 1)[0]
+                    self._pending.setdefault(agent, []).append(s)
+            self._cache = (now, found)
+        for s in fresh:
+            _announce(s)
+        return found
+
+    def health(self) -> tuple[float, dict[str, float]]:
+        return health_score(self.snapshot(), self.thresholds)
+
+    # --- real-time optimizer ----------------------------------------------------------------------------
+    def recommend(
+        self, operation: str, candidates: Sequence[str], *, latency_weight: float = 0.5, min_success: float = 0.9
+    ) -> Recommendation:
+        snap = self.snapshot(with_resources=False)
+        rows = [r for r in snap.agent_models if r.key[0] == operation] or snap.provider_models
+        scores: dict[str, float] = {}
+        stats: dict[str, tuple[float, float, float, float]] = {}
+        for candidate in candidates:
+            matching = [r for r in rows if r.key[-1] == candidate or "/".join(r.key[-2:]) == candidate]
+            count = sum(r.count for r in matching)
+            if not count:
+                continue
+            errors = sum(r.error_count for r in matching)
+            p95 = max((r.p95 for r in matching if not math.isnan(r.p95)), default=math.nan)
+            p99 = max((r.p99 for r in matching if not math.isnan(r.p99)), default=math.nan)
+            cost = sum(r.cost for r in matching) / count
+            stats[candidate] = (1 - errors / count, p95, p99, cost)
+        if not stats:
+            first = candidates[0] if candidates else None
+            return Recommendation(first, None, "no observations yet for any candidate: using the first", {})
+        eligible = {c: s for c, s in stats.items() if s[0] >= min_success} or stats
+        max_p95 = max((s[1] for s in eligible.values() if not math.isnan(s[1])), default=1.0) or 1.0
+        max_cost = max((s[3] for s in eligible.values()), default=0.0) or 1.0
+        for candidate, (success, p95, _p99, cost) in eligible.items():
+            lat = (p95 / max_p95) if not math.isnan(p95) else 1.0
+            scores[candidate] = round(success - latency_weight * lat - (1 - latency_weight) * cost / max_cost, 4)
+        best = max(scores, key=lambda c: scores[c])
+        success, p95, p99, cost = stats[best]
+        from .suggest import recommended_timeout
+
+        timeout = recommended_timeout(p99, self.thresholds) if not math.isnan(p99) else None
+        reason = f"{best}: success {success:.1%}, p95 {p95:.2f} s, ${cost:.5f}/call over the last window"
+        return Recommendation(best, timeout, reason, scores)
+
+    # --- gauges (read by the observable instruments registered in _runtime) ---------------------------
+    @property
+    def gauge_callbacks(self) -> dict[str, Callable[[Any], Iterable[Any]]]:
+        from opentelemetry.metrics import Observation
+
+        def active(options: Any) -> Iterable[Observation]:
+            suggestions = self.evaluate(max_age_s=5.0)[:_MAX_GAUGE_SERIES]
+            return [
+                Observation(
+                    1,
+                    {
+                        sc.SUGGESTION_RULE: s.rule,
+                        sc.SUGGESTION_SEVERITY: s.severity,
+                        sc.SUGGESTION_SCOPE: f"{s.scope_kind}:{s.scope_name}"[:128],
+                    },
+                )
+                for s in suggestions
+            ]
+
+        def savings(options: Any) -> Iterable[Observation]:
+            suggestions = self.evaluate(max_age_s=5.0)
+            return [Observation(sum(s.savings_usd_per_day for s in suggestions))]
+
+        def health(options: Any) -> Iterable[Observation]:
+            return [Observation(self.health()[0])]
+
+        return {"active": active, "savings": savings, "health": health}
+
+
+def _prefix_chars(entries: Mapping[tuple[str, int], list[float]]) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for (scope, _), (count, _first, chars) in list(entries.items()):
+        if count >= 2:
+            out[scope] = max(out.get(scope, 0.0), chars / count)
+    return out
+
+
+def _announce(s: Suggestion) -> None:
+    logger.info("otel_agentperf suggestion [%s] %s — %s", s.severity, s.title, s.description)
+    try:
+        from opentelemetry._logs import SeverityNumber, get_logger
+
+        get_logger(sc.SCOPE_NAME).emit(
+            severity_number=SeverityNumber.INFO,
+            severity_text="INFO",
+            body=s.title,
+            attributes={
+                "agentperf.suggestion.id": s.id,
+                "agentperf.suggestion.rule": s.rule,
+                "agentperf.suggestion.severity": s.severity,
+                "agentperf.suggestion.scope": f"{s.scope_kind}:{s.scope_name}",
+                "agentperf.suggestion.savings_usd_per_day": s.savings_usd_per_day,
+            },
+        )
+    except Exception:  # noqa: BLE001 - the logs API is optional and experimental
+        logger.debug("otel_agentperf: could not emit the suggestion log record", exc_info=True)
+
+
+def make_fingerprint(args: tuple[Any, ...], kwargs: dict[str, Any]) -> int | None:
+    return fingerprint(args, kwargs)

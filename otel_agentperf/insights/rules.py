@@ -1,0 +1,396 @@
+"""The built-in suggestion rules: each a small pure function from a ``Snapshot`` to suggestions.
+
+Shared by the in-process engine (``ap.suggestions()``) and ``agentperf suggest`` on exported metrics.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .stats import Row
+from .suggest import Rule, Snapshot, Suggestion, Thresholds, make, recommended_timeout
+
+PROMPT_CACHING_PROVIDERS = frozenset({"openai", "anthropic", "gcp.gemini", "gcp.vertex_ai", "aws.bedrock", "deepseek"})
+
+
+def _share(children: dict[str, float]) -> str:
+    total = sum(children.values())
+    if not total:
+        return "no traced children"
+    top = sorted(children.items(), key=lambda kv: -kv[1])[:3]
+    return ", ".join(f"{name} {seconds / total:.0%}" for name, seconds in top)
+
+
+def rule_slow(snap: Snapshot, t: Thresholds) -> list[Suggestion]:
+    out: list[Suggestion] = []
+    tables: list[tuple[str, list[Row]]] = [
+        ("agent", snap.agents),
+        ("tool", snap.tools),
+        ("model", snap.provider_models),
+    ]
+    for kind, rows in tables:
+        for row in rows:
+            if row.count < t.min_calls or math.isnan(row.p95) or row.p95 <= t.slow_p95_s:
+                continue
+            name = row.key[-1] if kind != "model" else "/".join(k for k in row.key if k)
+            over = row.p95 - t.slow_p95_s
+            # If the slowest 5 % were brought down to the target, each saves at least p95 − target.
+            seconds = snap.per_day(0.05 * row.count * over)
+            breakdown = f" Time goes to: {_share(row.children)}." if kind == "agent" else ""
+            out.append(
+                make(
+                    "slow",
+                    kind,
+                    name,
+                    title=f"{kind.capitalize()} {name!r} is slow: p95 {row.p95:.2f} s (target {t.slow_p95_s:g} s)",
+                    description=(
+                        f"Over the last {snap.window_s / 60:.0f} min, {row.count} calls had p50 {row.p50:.2f} s, "
+                        f"p95 {row.p95:.2f} s, p99 {row.p99:.2f} s.{breakdown} Parallelise independent steps, "
+                        "stream, cache, or use a faster model for the dominant step."
+                    ),
+                    impact=over / t.slow_p95_s if t.slow_p95_s else 1.0,
+                    seconds=seconds,
+                    evidence={"calls": row.count, "p50_s": row.p50, "p95_s": row.p95, "p99_s": row.p99},
+                )
+            )
+    return out
+
+
+def rule_model_downgrade(snap: Snapshot, t: Thresholds) -> list[Suggestion]:
+    from ..cost.catalog import cheaper_alternatives
+
+    out: list[Suggestion] = []
+    if snap.price_of is None:
+        return out
+    for row in snap.agent_models:
+        agent, provider, model = row.key
+        if row.count < max(t.min_calls, 10) or row.error_rate > t.downgrade_max_error_rate:
+            continue
+        mean_out = row.tokens_out / row.count
+        if mean_out > t.downgrade_max_output_tokens:
+            continue
+        found = snap.price_of(provider or None, model, snap.at)
+        current = found.at(snap.at) if found is not None else None
+        if current is None or current.output is None:
+            continue
+        alternatives = cheaper_alternatives(current, snap.at, t.downgrade_price_ratio)
+        if not alternatives:
+            continue
+        from ..cost.usage import Usage
+
+        volume = Usage(input_tokens=row.tokens_in, output_tokens=row.tokens_out, cache_read_tokens=row.tokens_cached)
+        now_usd = current.cost(volume, snap.at)
+        options = [(alt, now_usd - alt.cost(volume, snap.at)) for alt in alternatives]
+        best_alt, best_saving = max(options, key=lambda o: o[1])
+        usd_day = snap.per_day(best_saving)
+        if usd_day < t.min_usd_per_day:
+            continue
+        names = ", ".join(f"{a.model} (saves ${snap.per_day(s):,.2f}/day)" for a, s in options)
+        out.append(
+            make(
+                "model_downgrade",
+                "agent",
+                f"{agent or '(no agent)'}:{model}",
+                title=f"{agent or 'Calls'} on {model}: short outputs, try {best_alt.model}",
+                description=(
+                    f"{row.count} calls averaged {mean_out:.0f} output tokens with "
+                    f"{1 - row.error_rate:.1%} success, costing ${snap.per_day(now_usd):,.2f}/day at the observed "
+                    f"volume. Cheaper models from the same provider: {names}. Evaluate quality on a sample first."
+                ),
+                impact=min(1.0, best_saving / now_usd) if now_usd else 0.0,
+                complexity="low",
+                usd=usd_day,
+                evidence={"calls": row.count, "mean_output_tokens": mean_out, "usd_per_day_now": snap.per_day(now_usd)},
+            )
+        )
+    return out
+
+
+def _mean_of(rows: list[Row], name: str, attr: str) -> float:
+    for row in rows:
+        if row.key[-1] == name and row.count:
+            return float(getattr(row, attr)) / row.count
+    return 0.0
+
+
+def rule_caching(snap: Snapshot, t: Thresholds) -> list[Suggestion]:
+    out: list[Suggestion] = []
+    for scope, (distinct, extra, seconds) in snap.repeats.items():
+        if extra < t.repeat_min_extra_calls:
+            continue
+        kind, _, name = scope.partition(":")
+        rows = snap.tools if kind == "tool" else snap.provider_models
+        calls = sum(r.count for r in rows if r.key[-1] == name)
+        mean_s = seconds / (extra + distinct) if extra + distinct else 0.0
+        mean_usd = _mean_of(rows, name, "cost")
+        share = extra / calls if calls else 1.0
+        out.append(
+            make(
+                "caching",
+                kind if kind == "tool" else "model",
+                name,
+                title=f"Cache {kind} {name!r}: {extra} identical repeated calls",
+                description=(
+                    f"{distinct} distinct argument sets were called again {extra} times within "
+                    f"{snap.window_s / 60:.0f} min ({share:.0%} of {calls or extra + distinct} calls). "
+                    f"A cache keyed on the arguments would save about {mean_s * 1000:,.0f} ms "
+                    f"and ${mean_usd:.4f} per hit."
+                ),
+                impact=min(1.0, share * 2),
+                complexity="low",
+                seconds=snap.per_day(extra * mean_s),
+                usd=snap.per_day(extra * mean_usd),
+                evidence={"repeated_argument_sets": distinct, "extra_calls": extra, "mean_latency_s": mean_s},
+            )
+        )
+    return out
+
+
+def rule_prompt_caching(snap: Snapshot, t: Thresholds) -> list[Suggestion]:
+    out: list[Suggestion] = []
+    for scope, (distinct, extra, _seconds) in snap.prefixes.items():
+        provider, _, model = scope.partition("/")
+        if extra < t.prompt_cache_min_repeats or provider not in PROMPT_CACHING_PROVIDERS:
+            continue
+        row = next((r for r in snap.provider_models if r.key == (provider, model)), None)
+        if row is None or not row.tokens_in:
+            continue
+        cached_share = row.tokens_cached / row.tokens_in
+        if cached_share > t.prompt_cache_max_cached_share:
+            continue
+        prefix_tokens = snap.prefix_chars.get(scope, 0.0) / 4  # ~4 characters per token
+        usd = 0.0
+        found = snap.price_of(provider, model, snap.at) if snap.price_of else None
+        prices = found.at(snap.at) if found is not None else None
+        if prices is not None and prices.input is not None:
+            cached_rate = prices.cache_read.per_mtok if prices.cache_read is not None else prices.input.per_mtok * 0.1
+            usd = snap.per_day(extra * prefix_tokens * (prices.input.per_mtok - cached_rate) / 1e6)
+        out.append(
+            make(
+                "prompt_caching",
+                "model",
+                scope,
+                title=f"Enable prompt caching on {model}: a long prefix repeats {extra}×, {cached_share:.0%} cached",
+                description=(
+                    f"The same ~{prefix_tokens:,.0f}-token prompt prefix was sent {extra + distinct} times in "
+                    f"{snap.window_s / 60:.0f} min, yet only {cached_share:.0%} of input tokens were cache reads. "
+                    "Put the stable part first and mark it cacheable (Anthropic cache_control; OpenAI caches "
+                    "prefixes of 1024+ identical tokens automatically)."
+                ),
+                impact=min(1.0, 0.3 + (1 - cached_share) * 0.5),
+                complexity="low",
+                usd=usd,
+                evidence={"repeats": extra, "cached_share": cached_share, "prefix_tokens": prefix_tokens},
+            )
+        )
+    return out
+
+
+def rule_context_bloat(snap: Snapshot, t: Thresholds) -> list[Suggestion]:
+    growing: list[tuple[str, list[int]]] = []
+    for cid, series in snap.conversations.items():
+        if len(series) >= 4 and series[0] > 0 and series[-1] >= t.context_min_tokens:
+            if series[-1] >= t.context_growth_factor * series[0]:
+                growing.append((cid, series))
+    if not growing:
+        return []
+    extra_tokens = sum(sum(s) - len(s) * s[0] for _, s in growing)
+    total_in = sum(r.tokens_in for r in snap.provider_models)
+    total_cost = sum(r.cost for r in snap.provider_models)
+    usd_per_token = total_cost / total_in if total_in else 0.0  # blended: an upper bound (includes output)
+    worst = max(growing, key=lambda g: g[1][-1] / g[1][0])
+    factor = worst[1][-1] / worst[1][0]
+    return [
+        make(
+            "context_bloat",
+            "conversations",
+            "conversations",
+            title=f"{len(growing)} conversations grow their context up to ×{factor:.1f}: summarise or compact",
+            description=(
+                f"Input tokens per call grow along {len(growing)} conversations (worst: {worst[1][0]:,} → "
+                f"{worst[1][-1]:,} tokens). Summarising history beyond the first turns would avoid about "
+                f"{extra_tokens:,} input tokens in the window."
+            ),
+            impact=min(1.0, factor / 10),
+            complexity="medium",
+            usd=snap.per_day(extra_tokens * usd_per_token * 0.5),
+            evidence={"conversations": len(growing), "worst_growth": factor, "extra_input_tokens": extra_tokens},
+        )
+    ]
+
+
+def rule_error_prone(snap: Snapshot, t: Thresholds) -> list[Suggestion]:
+    out: list[Suggestion] = []
+    tables: list[tuple[str, list[Row]]] = [
+        ("model", snap.provider_models),
+        ("tool", snap.tools),
+        ("agent", snap.agents),
+    ]
+    for kind, rows in tables:
+        for row in rows:
+            if row.count < max(t.min_calls, 10) or row.error_rate <= t.error_rate:
+                continue
+            name = "/".join(k for k in row.key if k) if kind == "model" else row.key[-1]
+            top = ", ".join(f"{k} ×{v}" for k, v in sorted(row.errors.items(), key=lambda kv: -kv[1])[:3])
+            fix = (
+                "add a fallback provider/model and retries with backoff"
+                if kind == "model"
+                else "add retries with backoff, a timeout and a fallback"
+            )
+            out.append(
+                make(
+                    "error_prone",
+                    kind,
+                    name,
+                    title=f"{kind.capitalize()} {name!r} fails {row.error_rate:.0%} of calls",
+                    description=f"{row.error_count} of {row.count} calls failed ({top}); {fix}.",
+                    impact=min(1.0, row.error_rate * 3),
+                    complexity="medium",
+                    seconds=snap.per_day(
+                        row.error_count * (row.mean_seconds if not math.isnan(row.mean_seconds) else 0.0)
+                    ),
+                    usd=snap.per_day(row.cost * row.error_rate),
+                    evidence={"calls": row.count, "errors": row.error_count, "error_rate": row.error_rate},
+                )
+            )
+    for row in snap.agents:
+        if row.retries >= t.retries_per_window:
+            out.append(
+                make(
+                    "retry_loop",
+                    "agent",
+                    row.key[-1],
+                    title=f"Agent {row.key[-1]!r} retries failed calls {row.retries} times",
+                    description=(
+                        f"Inside {row.count} invocations, {row.retries} calls repeated a call that had just failed. "
+                        "Cap retries, add jittered backoff, and fall back to another model or tool after the "
+                        "first failure."
+                    ),
+                    impact=min(1.0, row.retries / max(row.count, 1)),
+                    complexity="low",
+                    evidence={"invocations": row.count, "retries": row.retries},
+                )
+            )
+    return out
+
+
+def rule_timeout_fit(snap: Snapshot, t: Thresholds) -> list[Suggestion]:
+    out: list[Suggestion] = []
+    lookup: dict[str, Row] = {}
+    for row in snap.tools:
+        lookup[f"tool:{row.key[-1]}"] = row
+    for row in snap.agents:
+        lookup[f"agent:{row.key[-1]}"] = row
+    for row in snap.provider_models:
+        lookup[f"model:{row.key[-1]}"] = row
+    for scope, configured in snap.timeouts.items():
+        row = lookup.get(scope)
+        if row is None or row.count < t.min_calls or math.isnan(row.p99):
+            continue
+        recommended = recommended_timeout(row.p99, t)
+        if configured < row.p99:
+            problem = f"cuts off calls: p99 is {row.p99:.2f} s"
+            impact = 0.8
+        elif configured > 4 * recommended:
+            problem = f"waits far too long for hung calls: p99 is only {row.p99:.2f} s"
+            impact = 0.4
+        else:
+            continue
+        out.append(
+            make(
+                "timeout_fit",
+                scope.partition(":")[0],
+                scope.partition(":")[2],
+                title=f"Timeout of {scope} is {configured:g} s: set {recommended:g} s",
+                description=(
+                    f"The configured {configured:g} s timeout {problem} (p95 {row.p95:.2f} s, {row.count} calls)."
+                ),
+                impact=impact,
+                complexity="low",
+                evidence={"configured_s": configured, "recommended_s": recommended, "p99_s": row.p99},
+            )
+        )
+    return out
+
+
+def rule_resources(snap: Snapshot, t: Thresholds) -> list[Suggestion]:
+    res = snap.resources
+    if res is None or not any(r.count for r in snap.agents):
+        return []
+    out: list[Suggestion] = []
+    if res.process_cpu is not None and res.process_cpu > t.cpu_utilization:
+        out.append(
+            make(
+                "resource_contention",
+                "process",
+                "cpu",
+                title=f"CPU at {res.process_cpu:.0%} while agents run: lower concurrency",
+                description=(
+                    f"This process uses {res.process_cpu:.0%} of the machine's CPUs "
+                    f"(threshold {t.cpu_utilization:.0%}). "
+                    "Agents wait for CPU, which inflates latency: reduce concurrent tasks or move parsing and "
+                    "embedding work out of the event loop."
+                ),
+                impact=min(1.0, (res.process_cpu - t.cpu_utilization) / max(1e-9, 1 - t.cpu_utilization) + 0.3),
+                evidence={"process_cpu": res.process_cpu},
+            )
+        )
+    if res.memory is not None and res.memory > t.memory_utilization:
+        out.append(
+            make(
+                "resource_contention",
+                "process",
+                "memory",
+                title=f"Memory at {res.memory:.0%} while agents run: lower concurrency",
+                description=(
+                    f"System memory is {res.memory:.0%} used (threshold {t.memory_utilization:.0%})"
+                    + (
+                        f"; this process holds {res.process_rss_bytes / 2**20:,.0f} MiB"
+                        if res.process_rss_bytes
+                        else ""
+                    )
+                    + ". Bound in-flight requests and conversation histories."
+                ),
+                impact=min(1.0, (res.memory - t.memory_utilization) / max(1e-9, 1 - t.memory_utilization) + 0.3),
+                evidence={"memory": res.memory},
+            )
+        )
+    return out
+
+
+def rule_budget_burn(snap: Snapshot, t: Thresholds) -> list[Suggestion]:
+    if snap.hourly_spend_usd is None:
+        return []
+    out: list[Suggestion] = []
+    projected = snap.hourly_spend_usd * 24
+    if snap.daily_budget_usd and projected > snap.daily_budget_usd:
+        out.append(
+            make(
+                "budget_burn",
+                "budget",
+                "daily",
+                title=f"Spending ${projected:,.2f}/day at the last hour's rate: budget ${snap.daily_budget_usd:,.2f}",
+                description=(
+                    f"The last hour cost ${snap.hourly_spend_usd:,.2f}; at that rate the day costs ${projected:,.2f}, "
+                    f"{projected / snap.daily_budget_usd:.1f}× the daily budget. Apply the model-downgrade and caching "
+                    "suggestions first, or lower traffic."
+                ),
+                impact=min(1.0, projected / snap.daily_budget_usd - 1 + 0.4),
+                usd=projected - snap.daily_budget_usd,
+                evidence={"hourly_spend_usd": snap.hourly_spend_usd, "projected_usd_per_day": projected},
+            )
+        )
+    return out
+
+
+BUILTIN_RULES: dict[str, Rule] = {
+    "slow": rule_slow,
+    "model_downgrade": rule_model_downgrade,
+    "caching": rule_caching,
+    "prompt_caching": rule_prompt_caching,
+    "context_bloat": rule_context_bloat,
+    "error_prone": rule_error_prone,
+    "timeout_fit": rule_timeout_fit,
+    "resource_contention": rule_resources,
+    "budget_burn": rule_budget_burn,
+}

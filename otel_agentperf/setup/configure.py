@@ -1,0 +1,301 @@
+"""``configure()`` and ``shutdown()``: build (or adopt) one TracerProvider and one MeterProvider.
+
+Precedence is argument > standard ``OTEL_*`` environment variable > default. Nothing here touches the
+network: exporters connect lazily from their own threads.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any, cast
+
+from opentelemetry import metrics, trace
+from opentelemetry.metrics import MeterProvider
+from opentelemetry.sdk.metrics import MeterProvider as SdkMeterProvider
+from opentelemetry.sdk.metrics.export import MetricExporter, MetricReader, PeriodicExportingMetricReader
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import SpanProcessor
+from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
+from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import TracerProvider
+
+from .. import semconv as sc
+from .._errors import AgentPerfConfigError, logger
+from .._version import VERSION
+from ..cost.catalog import warm_up
+from ..cost.ledger import Budget, BudgetTracker, ConversationLedger
+from ..cost.pricing import PriceBook
+from ..insights.advisor import Advisor
+from ..insights.suggest import load_thresholds
+from ..telemetry.aggregate import FastMetrics, install
+from ..tracing.processor import AgentPerfSpanProcessor
+from ..tracing.state import STATE
+from .exporters import (
+    METRIC_EXPORTERS,
+    env_int,
+    exporter_names,
+    is_console,
+    metric_exporter,
+    otlp_protocol_from,
+    prometheus_endpoint,
+    span_exporters,
+)
+from .gauges import register_gauges_if_collected
+from .threads import patch_thread_pools
+
+_CAPTURE_ON = frozenset({"true", "1", "span_only", "span_and_event"})
+_CAPTURE_OFF = frozenset({"false", "0", "no_content", "event_only", ""})
+
+_lock = threading.Lock()
+_current: Setup | None = None
+
+
+class Setup:
+    """What ``configure()`` built. ``prometheus_url`` is set when a scrape endpoint is serving."""
+
+    def __init__(
+        self,
+        tracer_provider: TracerProvider,
+        meter_provider: MeterProvider,
+        owned: bool,
+        prometheus_server: Any | None,
+        prometheus_url: str | None,
+    ) -> None:
+        self.tracer_provider = tracer_provider
+        self.meter_provider = meter_provider
+        self.prometheus_url = prometheus_url
+        self._owned = owned
+        self._prometheus_server = prometheus_server
+        self.is_shut_down = False
+
+    def force_flush(self, timeout_millis: int = 10_000) -> bool:
+        ok = True
+        for provider in (self.tracer_provider, self.meter_provider):
+            flush = getattr(provider, "force_flush", None)
+            if flush is not None:
+                ok = bool(flush(timeout_millis)) and ok
+        return ok
+
+    def shutdown(self) -> None:
+        if self.is_shut_down:
+            return
+        self.is_shut_down = True
+        try:
+            self.force_flush()
+        except Exception:  # noqa: BLE001 - flushing is best effort at shutdown
+            logger.warning("otel_agentperf: flush at shutdown failed", exc_info=True)
+        if self._prometheus_server is not None:
+            self._prometheus_server.shutdown()
+            self._prometheus_server.server_close()
+        if self._owned:
+            for provider in (self.tracer_provider, self.meter_provider):
+                stop = getattr(provider, "shutdown", None)
+                if stop is not None:
+                    stop()
+        # Traced calls after shutdown stay silent instead of feeding shut-down providers.
+        STATE.use(trace.NoOpTracer(), metrics.NoOpMeter(sc.SCOPE_NAME))
+
+
+def configure(
+    *,
+    service_name: str | None = None,
+    resource_attributes: dict[str, str] | None = None,
+    tracer_provider: TracerProvider | None = None,
+    meter_provider: MeterProvider | None = None,
+    traces_exporter: str | Sequence[str] | SpanExporter | None = None,
+    metrics_exporter: str | Sequence[str] | MetricExporter | None = None,
+    otlp_endpoint: str | None = None,
+    otlp_protocol: str | None = None,
+    prometheus_host: str | None = None,
+    prometheus_port: int | None = None,
+    sample_ratio: float | None = None,
+    span_processors: Sequence[SpanProcessor] = (),
+    metric_readers: Sequence[MetricReader] = (),
+    metric_export_interval_ms: int | None = None,
+    capture_content: bool | None = None,
+    max_content_length: int = 8192,
+    prices: Mapping[str, Mapping[str, float]] | None = None,
+    model_aliases: Mapping[str, str] | None = None,
+    budget: Budget | None = None,
+    cost_rating_thresholds: Sequence[float] = (0.01, 0.05, 0.25),
+    max_conversations: int = 10_000,
+    price_foreign_spans: bool = True,
+    thresholds: Mapping[str, float] | None = None,
+    timeouts: Mapping[str, float] | None = None,
+    suggestion_window_s: float = 900.0,
+    fingerprint_arguments: bool = True,
+    resource_deltas: bool = False,
+    propagate_context_to_threads: bool = True,
+    set_global: bool = True,
+) -> Setup:
+    """Set up tracing and metrics for traced agents, tools and LLM calls. Keyword-only.
+
+    By default spans and metrics go over OTLP (``OTEL_EXPORTER_OTLP_ENDPOINT``, gRPC unless
+    ``OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf``). ``metrics_exporter="prometheus"`` or a
+    ``prometheus_port`` serves a scrape endpoint instead (127.0.0.1:9464 by default). Pass your own
+    ``tracer_provider``/``meter_provider`` to use them; with SDK providers already set globally and none
+    passed, those are used as they are. A second call warns and returns the first setup.
+
+    Cost: ``prices`` adds or overrides prices in USD per million tokens (``{"my-finetune": {"input": 0.5,
+    "output": 1.5, "cache_read": 0.05}}``; also a TOML/YAML file named by ``AGENTPERF_PRICES_FILE``);
+    ``model_aliases`` maps deployment names to models (``{"prod-gpt4o": "gpt-4o"}``); ``budget`` calls you
+    back when spend crosses a limit; ``price_foreign_spans`` adds ``AgentPerfSpanProcessor`` so inference
+    spans of other GenAI instrumentations get priced too.
+
+    Suggestions: ``thresholds`` overrides rule thresholds (``{"slow_p95_s": 2.0}``; also
+    ``AGENTPERF_THRESHOLDS`` and ``AGENTPERF_THRESHOLDS_FILE``); ``timeouts`` declares the timeouts you use
+    (``{"tool:web_search": 10, "model:gpt-4o": 30}``) so they can be checked; ``suggestion_window_s`` is the
+    sliding window; ``fingerprint_arguments=False`` stops hashing call arguments (for the caching rule);
+    ``resource_deltas=True`` records the process' CPU time and RSS change on each agent span.
+
+    Example::
+
+        ap.configure(service_name="support-bot")
+        ap.configure(service_name="bot", metrics_exporter="prometheus", traces_exporter="none")
+    """
+    global _current
+    with _lock:
+        if _current is not None and not _current.is_shut_down:
+            warnings.warn(
+                "otel_agentperf.configure() was already called; keeping the first configuration",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+            return _current
+        if sample_ratio is not None and not 0.0 <= sample_ratio <= 1.0:
+            raise AgentPerfConfigError(f"sample_ratio must be within [0, 1], got {sample_ratio!r}")
+        if max_content_length < 16:
+            raise AgentPerfConfigError(f"max_content_length must be at least 16, got {max_content_length!r}")
+        given_budget = cast(object, budget)
+        if given_budget is not None and not isinstance(given_budget, Budget):
+            raise AgentPerfConfigError(f"budget must be an otel_agentperf.Budget, got {type(budget).__name__}")
+        if not suggestion_window_s > 0:
+            raise AgentPerfConfigError(f"suggestion_window_s must be > 0, got {suggestion_window_s!r}")
+        try:
+            price_book = PriceBook(prices, model_aliases)
+            ledger = ConversationLedger(max_conversations, cost_rating_thresholds)
+        except ValueError as exc:
+            raise AgentPerfConfigError(str(exc)) from exc
+        advisor = Advisor(
+            load_thresholds(thresholds),
+            window_s=suggestion_window_s,
+            fingerprints=fingerprint_arguments,
+            timeouts={k: float(v) for k, v in (timeouts or {}).items()},
+        )
+        resource = Resource.create(
+            {**(resource_attributes or {}), **({"service.name": service_name} if service_name else {})}
+        )
+        protocol = otlp_protocol_from(otlp_protocol)
+        owned = False
+
+        if tracer_provider is None:
+            existing = trace.get_tracer_provider()
+            if not isinstance(existing, trace.ProxyTracerProvider) and traces_exporter is None:
+                tracer_provider = existing  # adopt the application's own global provider
+            else:
+                sampler = ParentBased(TraceIdRatioBased(sample_ratio)) if sample_ratio is not None else None
+                sdk_tp = SdkTracerProvider(resource=resource, sampler=sampler)
+                for exporter in span_exporters(traces_exporter, otlp_endpoint, protocol):
+                    processor = SimpleSpanProcessor if is_console(exporter) else BatchSpanProcessor
+                    sdk_tp.add_span_processor(processor(exporter))
+                tracer_provider = sdk_tp
+                owned = True
+        extra_processors = list(span_processors)
+        if price_foreign_spans and hasattr(tracer_provider, "add_span_processor"):
+            extra_processors.append(AgentPerfSpanProcessor())
+        for processor in extra_processors:
+            add = getattr(tracer_provider, "add_span_processor", None)
+            if add is None:
+                raise AgentPerfConfigError("span_processors need an SDK TracerProvider")
+            add(processor)
+
+        prometheus_server = None
+        prometheus_url = None
+        fast: FastMetrics | None = None
+        no_metrics = False
+        if meter_provider is None:
+            existing_mp = metrics.get_meter_provider()
+            if type(existing_mp).__name__ != "_ProxyMeterProvider" and metrics_exporter is None and not metric_readers:
+                meter_provider = existing_mp
+            else:
+                readers: list[MetricReader] = list(metric_readers)
+                names = exporter_names(metrics_exporter, "OTEL_METRICS_EXPORTER", METRIC_EXPORTERS)
+                if prometheus_port is not None and "prometheus" not in names:
+                    names.append("prometheus")
+                interval = metric_export_interval_ms or env_int("OTEL_METRIC_EXPORT_INTERVAL", 60_000)
+                for name in names:
+                    if name == "prometheus":
+                        reader, prometheus_server, prometheus_url = prometheus_endpoint(
+                            prometheus_host, prometheus_port
+                        )
+                        if reader is not None:
+                            readers.append(reader)
+                    elif name != "none":
+                        exporter = metric_exporter(name, otlp_endpoint, protocol)
+                        readers.append(PeriodicExportingMetricReader(exporter, export_interval_millis=interval))
+                if isinstance(metrics_exporter, MetricExporter):
+                    readers.append(PeriodicExportingMetricReader(metrics_exporter, export_interval_millis=interval))
+                meter_provider = SdkMeterProvider(resource=resource, metric_readers=readers)
+                owned = True
+                fast = install(readers, resource, InstrumentationScope(sc.SCOPE_NAME, VERSION))
+                no_metrics = not readers
+
+        if set_global:
+            _set_globals(tracer_provider, meter_provider)
+        meter = metrics.NoOpMeter(sc.SCOPE_NAME) if no_metrics else meter_provider.get_meter(sc.SCOPE_NAME, VERSION)
+        STATE.use(tracer_provider.get_tracer(sc.SCOPE_NAME, VERSION), meter, fast)
+        register_gauges_if_collected(meter, STATE)
+        STATE.capture_content = _capture(capture_content)
+        STATE.max_content_length = max_content_length
+        STATE.resource_deltas = resource_deltas
+        STATE.prices = price_book
+        STATE.ledger = ledger
+        STATE.budget = BudgetTracker(budget) if budget is not None else None
+        advisor.prices = price_book.lookup
+        advisor.budget = STATE.budget
+        STATE.advisor = advisor
+        # Load the bundled price data off the call path (no network: the data ships in the package).
+        threading.Thread(target=warm_up, name="agentperf-prices-warmup", daemon=True).start()
+        STATE.configured = True
+        if propagate_context_to_threads:
+            patch_thread_pools()
+        _current = Setup(tracer_provider, meter_provider, owned, prometheus_server, prometheus_url)
+        return _current
+
+
+def shutdown() -> None:
+    """Flush and stop what ``configure()`` started (safe to call more than once)."""
+    global _current
+    with _lock:
+        setup, _current = _current, None
+    if setup is not None:
+        setup.shutdown()
+
+
+def current_setup() -> Setup | None:
+    return _current
+
+
+def _set_globals(tp: TracerProvider, mp: MeterProvider) -> None:
+    if isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
+        trace.set_tracer_provider(tp)
+    if type(metrics.get_meter_provider()).__name__ == "_ProxyMeterProvider":
+        metrics.set_meter_provider(mp)
+
+
+def _capture(value: bool | None) -> bool:
+    if value is not None:
+        return bool(value)
+    raw = os.environ.get("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT", "").strip().lower()
+    if raw in _CAPTURE_ON:
+        return True
+    if raw not in _CAPTURE_OFF:
+        logger.warning(
+            "otel_agentperf: unknown OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=%r; content off", raw
+        )
+    return False

@@ -1,0 +1,39 @@
+"""Pull-based gauges: suggestions, savings, health and resources, read when a metric reader collects."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from opentelemetry.metrics import CallbackOptions, Meter, Observation
+
+from .. import semconv as sc
+from ..telemetry import resources
+from ..tracing.state import State
+
+
+def register_gauges(meter: Meter, state: State) -> None:
+    """Create the gauges on ``meter``; the advisor is looked up at collection time, so a later
+    ``configure()`` is picked up."""
+
+    def delegate(name: str) -> Any:
+        def callback(options: CallbackOptions) -> list[Observation]:
+            return list(state.advisor.gauge_callbacks[name](options))
+
+        return callback
+
+    meter.create_observable_gauge(
+        sc.SUGGESTIONS_ACTIVE, [delegate("active")], unit="{suggestion}", description="Active optimization suggestions"
+    )
+    meter.create_observable_gauge(
+        sc.SUGGESTIONS_SAVINGS, [delegate("savings")], unit="{USD}", description="USD per day the suggestions save"
+    )
+    meter.create_observable_gauge(sc.HEALTH_SCORE, [delegate("health")], unit="1", description="Health score 0-100")
+    resources.register(meter)
+
+
+def register_gauges_if_collected(meter: Meter, state: State) -> None:
+    """Register the gauges unless ``meter`` can never be collected (no-op or proxy meters)."""
+    from opentelemetry import metrics
+
+    if not isinstance(meter, metrics.NoOpMeter) and type(meter).__name__ != "_ProxyMeter":
+        register_gauges(meter, state)

@@ -1,0 +1,208 @@
+"""Our own exact histogram aggregation, exported through the OpenTelemetry SDK's metric readers.
+
+Why: the SDK's ``Histogram.record`` costs 5–8 µs per call on this machine (a ``Measurement`` object,
+attribute cleaning, hashing and sorting on every call), more than our whole per-call budget. Our call
+path knows its label set at decoration time, so it can hold a reference to the aggregation cell of that
+series and update it directly (bucket index by bisection, then counts under the cell's own lock:
+~0.5 µs). At collection time the cells are turned into ordinary ``HistogramDataPoint``s and appended to
+what the SDK collected, so every reader and exporter (Prometheus, OTLP, in-memory) sees standard data.
+
+Used only for MeterProviders we build (``configure()``, ``testing.capture()``) whose readers all use
+cumulative histogram temporality; anything else (your own provider, a delta-temporality exporter, views)
+gets plain SDK instruments through ``SdkSeries``.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from bisect import bisect_left
+from collections.abc import Sequence
+from typing import Any, cast
+
+from opentelemetry.sdk.metrics import Histogram as SdkHistogramInstrument
+from opentelemetry.sdk.metrics.export import (
+    AggregationTemporality,
+    Histogram,
+    HistogramDataPoint,
+    Metric,
+    MetricReader,
+    MetricsData,
+    ResourceMetrics,
+    ScopeMetrics,
+)
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+
+from .._errors import log_internal_error
+
+OVERFLOW_ATTRIBUTES = {"otel.metric.overflow": True}
+"""Attributes of the series that collects measurements past the cardinality limit (SDK semantics)."""
+
+
+class Cell:
+    """One series of one histogram: cumulative bucket counts, count, sum, min and max."""
+
+    __slots__ = ("attributes", "bounds", "counts", "count", "sum", "min", "max", "start_ns", "lock")
+
+    def __init__(self, attributes: dict[str, Any], bounds: tuple[float, ...]) -> None:
+        self.attributes = attributes
+        self.bounds = bounds
+        self.counts = [0] * (len(bounds) + 1)
+        self.count = 0
+        self.sum: float = 0  # stays an int for integer measurements (token counts), as in the SDK
+        self.min = math.inf
+        self.max = -math.inf
+        self.start_ns = time.time_ns()
+        self.lock = threading.Lock()
+
+    def record(self, value: float) -> None:
+        if not 0 <= value < math.inf:  # also false for NaN: such values are dropped, as the SDK does
+            return
+        index = bisect_left(self.bounds, value)  # bucket i holds (bounds[i-1], bounds[i]]
+        with self.lock:
+            self.counts[index] += 1
+            self.count += 1
+            self.sum += value
+            if value < self.min:
+                self.min = value
+            if value > self.max:
+                self.max = value
+
+    def point(self, now_ns: int) -> HistogramDataPoint | None:
+        with self.lock:
+            if not self.count:
+                return None
+            counts, count, total, low, high = list(self.counts), self.count, self.sum, self.min, self.max
+        return HistogramDataPoint(
+            attributes=self.attributes,
+            start_time_unix_nano=self.start_ns,
+            time_unix_nano=now_ns,
+            count=count,
+            sum=total,
+            bucket_counts=counts,
+            explicit_bounds=self.bounds,
+            min=low,
+            max=high,
+        )
+
+
+class FastHistogram:
+    """A histogram instrument whose series are ``Cell``s, at most ``max_series`` of them."""
+
+    def __init__(self, name: str, unit: str, description: str, bounds: Sequence[float], max_series: int = 2000) -> None:
+        self.name = name
+        self.unit = unit
+        self.description = description
+        self.bounds = tuple(float(b) for b in bounds)
+        self.max_series = max_series
+        self.dropped = 0
+        self._cells: dict[frozenset[tuple[str, Any]], Cell] = {}
+        self._lock = threading.Lock()
+
+    def series(self, attributes: dict[str, Any]) -> Cell:
+        """The cell of this label set (created on first use; the overflow cell past the limit)."""
+        key = frozenset(attributes.items())
+        cell = self._cells.get(key)
+        if cell is not None:
+            return cell
+        with self._lock:
+            cell = self._cells.get(key)
+            if cell is None:
+                if len(self._cells) >= self.max_series:
+                    self.dropped += 1
+                    key = frozenset(OVERFLOW_ATTRIBUTES.items())
+                    cell = self._cells.get(key)
+                    if cell is None:
+                        cell = self._cells[key] = Cell(dict(OVERFLOW_ATTRIBUTES), self.bounds)
+                else:
+                    cell = self._cells[key] = Cell(dict(attributes), self.bounds)
+        return cell
+
+    def metric(self, now_ns: int) -> Metric | None:
+        points = [p for p in (cell.point(now_ns) for cell in list(self._cells.values())) if p is not None]
+        if not points:
+            return None
+        return Metric(
+            name=self.name,
+            description=self.description,
+            unit=self.unit,
+            data=Histogram(data_points=points, aggregation_temporality=AggregationTemporality.CUMULATIVE),
+        )
+
+
+class FastMetrics:
+    """The fast histograms of one MeterProvider, appended to each of its readers' collections."""
+
+    def __init__(self, resource: Resource, scope: InstrumentationScope) -> None:
+        self.resource = resource
+        self.scope = scope
+        self.histograms: list[FastHistogram] = []
+
+    def histogram(self, name: str, unit: str, description: str, bounds: Sequence[float]) -> FastHistogram:
+        hist = FastHistogram(name, unit, description, bounds)
+        self.histograms.append(hist)
+        return hist
+
+    def metrics(self) -> list[Metric]:
+        now = time.time_ns()
+        return [m for m in (h.metric(now) for h in self.histograms) if m is not None]
+
+    def merge(self, data: MetricsData | None) -> MetricsData | None:
+        ours = self.metrics()
+        if not ours:
+            return data
+        resource_metrics = list(data.resource_metrics) if data is not None else []
+        if not resource_metrics:
+            return MetricsData(
+                resource_metrics=[ResourceMetrics(self.resource, [ScopeMetrics(self.scope, ours, "")], "")]
+            )
+        first = resource_metrics[0]
+        scopes = list(first.scope_metrics)
+        for i, sm in enumerate(scopes):
+            if sm.scope.name == self.scope.name:
+                scopes[i] = ScopeMetrics(sm.scope, [*sm.metrics, *ours], sm.schema_url)
+                break
+        else:
+            scopes.append(ScopeMetrics(self.scope, ours, ""))
+        resource_metrics[0] = ResourceMetrics(first.resource, scopes, first.schema_url)
+        return MetricsData(resource_metrics=resource_metrics)
+
+
+def cumulative_histograms(readers: Sequence[MetricReader]) -> bool:
+    """Whether every reader wants cumulative histograms (the only temporality our cells produce)."""
+    for reader in readers:
+        temporality: dict[Any, Any] = reader._instrument_class_temporality  # pyright: ignore[reportPrivateUsage]
+        # Keyed by the SDK's internal instrument classes: match any subclass of the SDK Histogram.
+        wanted = [
+            t for cls, t in temporality.items() if isinstance(cls, type) and issubclass(cls, SdkHistogramInstrument)
+        ]
+        if not wanted or any(t is not AggregationTemporality.CUMULATIVE for t in wanted):
+            return False
+    return True
+
+
+def install(readers: Sequence[MetricReader], resource: Resource, scope: InstrumentationScope) -> FastMetrics | None:
+    """Hook ``FastMetrics`` into the collection of the readers of a MeterProvider we built.
+
+    ``None`` when a reader needs the SDK path (delta temporality, or not registered with a provider).
+    """
+    if not readers or not cumulative_histograms(readers):
+        return None
+    if any(r._collect is None for r in readers):  # pyright: ignore[reportPrivateUsage]
+        return None
+    fast = FastMetrics(resource, scope)
+    for reader in readers:
+        original = reader._collect  # pyright: ignore[reportPrivateUsage]
+
+        def collect(r: MetricReader, timeout_millis: float = 10_000, _original: Any = original) -> MetricsData | None:
+            data = _original(r, timeout_millis=timeout_millis)
+            try:
+                return fast.merge(data)
+            except Exception:  # noqa: BLE001 - collection runs in the reader's thread; never break it
+                log_internal_error("collect")
+                return data
+
+        reader._set_collect_callback(cast(Any, collect))  # pyright: ignore[reportPrivateUsage]
+    return fast

@@ -1,0 +1,126 @@
+"""The histograms and counters every traced call records into, and the cardinality guard of label sets.
+
+Imports only OpenTelemetry's API and our own fast histograms: this is the bottom of the call path.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Protocol
+
+from opentelemetry.metrics import Histogram, Meter
+
+from .. import semconv as sc
+from .aggregate import FastMetrics
+
+# Index of each histogram in ``Instruments.names``; the first four are the duration of each span kind.
+KIND_AGENT = 0
+KIND_TOOL = 1
+KIND_LLM = 2
+KIND_WORKFLOW = 3
+TOKEN_USAGE = 4
+TIME_TO_FIRST_CHUNK = 5
+COST = 6
+CACHE_READ = 7
+
+HISTOGRAMS: tuple[tuple[str, str, str, tuple[float, ...]], ...] = (
+    (sc.INVOKE_AGENT_DURATION, sc.UNIT_SECONDS, "Duration of agent invocations", sc.AGENT_DURATION_BUCKETS),
+    (sc.EXECUTE_TOOL_DURATION, sc.UNIT_SECONDS, "Duration of tool executions", sc.DURATION_BUCKETS),
+    (sc.CLIENT_OPERATION_DURATION, sc.UNIT_SECONDS, "GenAI operation duration", sc.DURATION_BUCKETS),
+    (sc.WORKFLOW_DURATION, sc.UNIT_SECONDS, "Duration of workflows", sc.WORKFLOW_DURATION_BUCKETS),
+    (sc.CLIENT_TOKEN_USAGE, sc.UNIT_TOKENS, "Number of input and output tokens used", sc.TOKEN_BUCKETS),
+    (sc.CLIENT_TIME_TO_FIRST_CHUNK, sc.UNIT_SECONDS, "Time to the first chunk of a stream", sc.DURATION_BUCKETS),
+    (sc.CLIENT_OPERATION_COST, sc.UNIT_USD, "Cost of GenAI operations in USD", sc.COST_BUCKETS),
+    (
+        sc.CLIENT_TOKEN_CACHE_READ,
+        sc.UNIT_TOKENS,
+        "Input tokens read from the provider's prompt cache",
+        sc.TOKEN_BUCKETS,
+    ),
+)
+
+
+class Series(Protocol):
+    """One label set of one histogram, resolved once and recorded into on every call."""
+
+    def record(self, value: float) -> None: ...
+
+
+class SdkSeries:
+    """A label set recorded through a regular OpenTelemetry histogram (for providers we did not build)."""
+
+    __slots__ = ("_histogram", "_attributes")
+
+    def __init__(self, histogram: Histogram, attributes: dict[str, Any]) -> None:
+        self._histogram = histogram
+        self._attributes = attributes
+
+    def record(self, value: float) -> None:
+        self._histogram.record(value, self._attributes)
+
+
+class Instruments:
+    """The histograms of one meter: fast cells when the provider is ours, SDK instruments otherwise."""
+
+    __slots__ = ("_sdk", "_fast", "unpriced_calls", "other_cost")
+
+    def __init__(self, meter: Meter, fast: FastMetrics | None = None) -> None:
+        # Rare events (unpriced calls, non-token costs): plain SDK counters are cheap enough.
+        self.unpriced_calls = meter.create_counter(
+            sc.UNPRICED_CALLS, unit=sc.UNIT_CALLS, description="LLM calls whose model has no known price"
+        )
+        self.other_cost = meter.create_counter(
+            sc.OTHER_COST, unit=sc.UNIT_USD, description="Non-token costs recorded with record_cost, in USD"
+        )
+        if fast is not None:
+            self._fast = tuple(fast.histogram(n, u, d, b) for n, u, d, b in HISTOGRAMS)
+            self._sdk: tuple[Histogram, ...] = ()
+        else:
+            self._fast = ()
+            # Created once per meter from constant names (an invalid name would raise).
+            self._sdk = tuple(
+                meter.create_histogram(n, unit=u, description=d, explicit_bucket_boundaries_advisory=list(b))
+                for n, u, d, b in HISTOGRAMS
+            )
+
+    @property
+    def fast(self) -> bool:
+        """Whether series are our own cells (True) or SDK instruments."""
+        return bool(self._fast)
+
+    def series(self, index: int, attributes: dict[str, Any]) -> Series:
+        if self._fast:
+            return self._fast[index].series(attributes)
+        return SdkSeries(self._sdk[index], attributes)
+
+
+class LabelTable:
+    """A bounded cache of metric attribute sets: the cardinality guard of one traced operation.
+
+    Once ``max_size`` distinct keys exist, new keys map to ``_OTHER`` label values (and are counted in
+    ``overflowed``) so a dynamic agent or model name can never explode a metric's series count.
+    """
+
+    __slots__ = ("_table", "max_size", "overflowed", "_lock")
+
+    def __init__(self, max_size: int = 128) -> None:
+        self._table: dict[Any, Any] = {}
+        self.max_size = max_size
+        self.overflowed = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> Any:
+        return self._table.get(key)
+
+    def put(self, key: Any, value: Any) -> bool:
+        """Store ``value``; False when the table is full (the caller then uses overflow labels)."""
+        with self._lock:  # only on the first call with a new label set
+            if len(self._table) >= self.max_size:
+                self.overflowed += 1
+                return False
+            self._table[key] = value
+            return True
+
+    def clear(self) -> None:
+        with self._lock:
+            self._table.clear()

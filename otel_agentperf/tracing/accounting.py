@@ -1,0 +1,129 @@
+"""Accounting for one finished LLM call: span attributes for usage and cost, token and cost metrics,
+pricing (provider-reported cost first), and spend towards conversations and budgets."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+from .. import semconv as sc
+from .._errors import warn_once
+from ..cost.usage import Usage
+from ..telemetry.instruments import Series
+from .state import STATE
+
+_MAX_NAME = 128
+
+clock: Callable[[], float] = time.time
+"""The wall clock calls are priced by (epoch seconds). Prices can depend on the date and the time of day;
+tests pin this so that a result never depends on when the suite runs."""
+
+
+def usage_attributes(usage: Usage, *, with_meta: bool) -> dict[str, Any]:
+    attrs: dict[str, Any] = {}
+    if usage.input_tokens is not None:
+        attrs[sc.GEN_AI_USAGE_INPUT_TOKENS] = usage.input_tokens
+    if usage.output_tokens is not None:
+        attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS] = usage.output_tokens
+    if usage.cache_read_tokens is not None:
+        attrs[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] = usage.cache_read_tokens
+    if usage.cache_write_tokens is not None:
+        attrs[sc.GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS] = usage.cache_write_tokens
+    if usage.reasoning_tokens is not None:
+        attrs[sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] = usage.reasoning_tokens
+    if with_meta:
+        if usage.response_model:
+            attrs[sc.GEN_AI_RESPONSE_MODEL] = usage.response_model
+        if usage.response_id:
+            attrs[sc.GEN_AI_RESPONSE_ID] = usage.response_id
+        if usage.finish_reasons:
+            attrs[sc.GEN_AI_RESPONSE_FINISH_REASONS] = list(usage.finish_reasons)
+    return attrs
+
+
+def record_tokens(
+    usage: Usage, input_series: Series | None, output_series: Series | None, cache_series: Series | None = None
+) -> None:
+    if usage.input_tokens is not None and input_series is not None:
+        input_series.record(usage.input_tokens)
+    if usage.output_tokens is not None and output_series is not None:
+        output_series.record(usage.output_tokens)
+    if usage.cache_read_tokens and cache_series is not None:
+        cache_series.record(usage.cache_read_tokens)
+
+
+Priced = tuple[float, str, "str | None"]
+"""(USD, cost source, time-of-day price window or ``None``)."""
+
+
+def price(
+    usage: Usage, provider: str | None, request_model: str | None, series: Series | None, at: float
+) -> Priced | None:
+    """(USD, source, window) of one inference made at ``at`` (epoch seconds), recorded into the cost
+    histogram; ``None`` when unknown.
+
+    A provider-reported cost wins; else the response model (most specific), else the requested model.
+    """
+    window: str | None = None
+    if usage.provider_cost is not None:
+        usd, source = usage.provider_cost, sc.COST_SOURCE_PROVIDER
+    else:
+        book = STATE.prices
+        model = usage.response_model or request_model
+        prices = book.lookup(provider, model, at) if model else None
+        if prices is None and request_model and model != request_model:
+            prices = book.lookup(provider, request_model, at)
+        if prices is None:
+            unpriced(provider, model)
+            return None
+        usd, source = prices.cost(usage, at), sc.COST_SOURCE_LOCAL
+        window = prices.window_at(at)
+    if series is not None:
+        series.record(usd)
+    return usd, source, window
+
+
+def unpriced(provider: str | None, model: str | None) -> None:
+    name = model or "(none)"
+    STATE.instruments.unpriced_calls.add(
+        1, {sc.GEN_AI_PROVIDER_NAME: provider or "", sc.GEN_AI_REQUEST_MODEL: name[:_MAX_NAME]}
+    )
+    if model is None:  # nothing to look up: counted, but there is no model to warn about
+        return
+    warn_once(
+        f"unpriced:{provider}:{name}",
+        "otel_agentperf: no price known for model %r (provider %r): its calls get no cost; "
+        "add one with configure(prices={%r: {'input': ..., 'output': ...}})",
+        name,
+        provider,
+        name,
+    )
+
+
+def cost_attributes(usd: float, source: str, window: str | None) -> dict[str, Any]:
+    attrs: dict[str, Any] = {
+        sc.GEN_AI_USAGE_COST_AMOUNT: usd,
+        sc.GEN_AI_USAGE_COST_CURRENCY: "USD",
+        sc.GEN_AI_USAGE_COST_SOURCE: source,
+    }
+    if window is not None:
+        attrs[sc.AGENTPERF_COST_PRICE_WINDOW] = window
+    return attrs
+
+
+def spend(usd: float, agent: str | None, model: str | None, conversation: str | None, usage: Usage | None) -> None:
+    """Account ``usd`` to the conversation ledger and the budget."""
+    if conversation:
+        STATE.ledger.add(
+            conversation,
+            usd,
+            agent=agent,
+            model=model,
+            input_tokens=(usage.input_tokens or 0) if usage else 0,
+            output_tokens=(usage.output_tokens or 0) if usage else 0,
+            priced_call=usage is not None,
+        )
+    budget = STATE.budget
+    if budget is not None:
+        budget.add(usd, agent)

@@ -1,0 +1,265 @@
+"""The public tracing API: ``trace_agent``, ``trace_tool``, ``trace_llm``/``llm_call``, ``trace_workflow``.
+
+Each returns an object that is a decorator (bare or called) and a sync or async context manager.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import inspect
+import warnings
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, ParamSpec, TypeVar, cast, overload
+
+from opentelemetry.trace import INVALID_SPAN, Span
+
+from .. import semconv as sc
+from .._errors import log_internal_error
+from ..telemetry.instruments import KIND_AGENT, KIND_LLM, KIND_TOOL, KIND_WORKFLOW
+from .call import Call
+from .spec import Spec
+from .wrappers import wrap
+
+P = ParamSpec("P")
+R = TypeVar("R")
+F = TypeVar("F", bound=Callable[..., Any])
+
+_MAX_ATTR = 1024
+_Entry = tuple[Call, Any]
+
+
+def _text(value: str | None) -> str | None:
+    return value[:_MAX_ATTR] if isinstance(value, str) and value else None
+
+
+class Traced:
+    """A traced operation: use as ``@x``, ``with x:`` or ``async with x:`` (the span is the target).
+
+    As a context manager it is safe to share between threads and tasks: each ``with`` tracks its own
+    call through a context variable.
+    """
+
+    __slots__ = ("_spec_args", "_spec", "_active")
+
+    def __init__(self, kind: int, name: str | None, **spec_args: Any) -> None:
+        self._spec_args = (kind, name, spec_args)
+        self._spec: Spec | None = None
+        self._active: contextvars.ContextVar[_Entry | None] | None = None
+
+    def _build(self, fn: Callable[..., Any] | None) -> Spec:
+        kind, name, spec_args = self._spec_args
+        if name is None and fn is not None and kind != KIND_LLM:
+            name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
+        base: dict[str, Any] = dict(spec_args.pop("extra_attrs", None) or {})
+        operation: str = spec_args.pop("operation")
+        base[sc.GEN_AI_OPERATION_NAME] = operation
+        if kind == KIND_AGENT and name:
+            base[sc.GEN_AI_AGENT_NAME] = name[:128]
+        elif kind == KIND_TOOL and name:
+            base[sc.GEN_AI_TOOL_NAME] = name[:128]
+        elif kind == KIND_WORKFLOW and name:
+            base[sc.GEN_AI_WORKFLOW_NAME] = name[:128]
+        provider = spec_args.get("provider")
+        if provider:
+            base[sc.GEN_AI_PROVIDER_NAME] = provider
+        signature = None
+        if kind == KIND_TOOL and fn is not None:
+            try:
+                signature = inspect.signature(fn)
+            except (TypeError, ValueError):
+                signature = None
+        return Spec(kind, name, operation=operation, base_attrs=base, signature=signature, **spec_args)
+
+    # --- decorator -----------------------------------------------------------------------------------
+    def __call__(self, fn: F) -> F:
+        try:
+            target: Any = fn
+            if isinstance(target, (classmethod, staticmethod)):
+                inner: Callable[..., Any] = target.__func__  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType]
+                rewrapped: Any = type(target)(wrap(inner, self._build(inner)))  # pyright: ignore[reportUnknownArgumentType, reportUnknownVariableType]
+                return cast(F, rewrapped)
+            if not callable(fn):
+                warnings.warn(f"otel_agentperf: cannot trace {fn!r}: not callable", stacklevel=2)
+                return fn
+            if getattr(fn, "__wrapped_by_agentperf__", False):
+                warnings.warn(f"otel_agentperf: {fn!r} is traced twice", stacklevel=2)
+            wrapped = wrap(fn, self._build(fn))
+            wrapped.__wrapped_by_agentperf__ = True  # type: ignore[attr-defined]
+            return cast(F, wrapped)
+        except Exception:  # noqa: BLE001 - a decorator that fails leaves the function untraced, never broken
+            log_internal_error("decorate")
+            return fn
+
+    # --- context manager -------------------------------------------------------------------------------
+    def _start(self) -> Span:
+        try:
+            if self._spec is None:
+                self._spec = self._build(None)
+            if self._active is None:
+                self._active = contextvars.ContextVar("agentperf.traced")
+            call = Call(self._spec, (), {})
+            self._active.set((call, self._active.get(None)))  # nesting the same object restores the outer
+            return call.span
+        except Exception:  # noqa: BLE001
+            log_internal_error("enter")
+            return INVALID_SPAN
+
+    def _stop(self, exc: BaseException | None) -> None:
+        active = self._active
+        if active is None:
+            return
+        try:
+            entry = active.get(None)
+            if entry is None:
+                return
+            call, outer = entry
+            active.set(outer)
+        except Exception:  # noqa: BLE001
+            log_internal_error("exit")
+            return
+        if exc is not None:
+            call.fail(exc)
+        else:
+            call.finish(None, read_result=False)
+
+    def __enter__(self) -> Span:
+        return self._start()
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stop(exc)
+
+    async def __aenter__(self) -> Span:
+        return self._start()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self._stop(exc)
+
+
+@overload
+def trace_agent(fn: Callable[P, R], /) -> Callable[P, R]: ...
+@overload
+def trace_agent(
+    name: str | None = None,
+    /,
+    *,
+    id: str | None = None,
+    description: str | None = None,
+    model: str | None = None,
+    conversation_id: str | None = None,
+) -> Traced: ...
+def trace_agent(
+    name: Any = None,
+    /,
+    *,
+    id: str | None = None,
+    description: str | None = None,
+    model: str | None = None,
+    conversation_id: str | None = None,
+) -> Any:
+    """Trace an agent invocation: span ``invoke_agent {name}`` (INTERNAL) and ``gen_ai.invoke_agent.duration``.
+
+    Example::
+
+        @ap.trace_agent("planner")
+        async def plan(goal: str) -> Plan: ...
+
+        with ap.trace_agent("triage", conversation_id=ticket.thread_id):
+            ...
+    """
+    extra: dict[str, Any] = {}
+    if _text(id):
+        extra[sc.GEN_AI_AGENT_ID] = _text(id)
+    if _text(description):
+        extra[sc.GEN_AI_AGENT_DESCRIPTION] = _text(description)
+    if callable(name):
+        return Traced(KIND_AGENT, None, operation=sc.OP_INVOKE_AGENT)(name)
+    return Traced(
+        KIND_AGENT,
+        _text(name),
+        operation=sc.OP_INVOKE_AGENT,
+        extra_attrs=extra,
+        request_model=_text(model),
+        conversation_id=_text(conversation_id),
+    )
+
+
+@overload
+def trace_tool(fn: Callable[P, R], /) -> Callable[P, R]: ...
+@overload
+def trace_tool(
+    name: str | None = None, /, *, type: str = "function", description: str | None = None, call_id: str | None = None
+) -> Traced: ...
+def trace_tool(
+    name: Any = None,
+    /,
+    *,
+    type: str = "function",
+    description: str | None = None,
+    call_id: str | None = None,
+) -> Any:
+    """Trace a tool execution: span ``execute_tool {name}`` (INTERNAL) and ``gen_ai.execute_tool.duration``.
+
+    Example::
+
+        @ap.trace_tool("web_search")
+        def search(q: str) -> list[str]: ...
+    """
+    extra: dict[str, Any] = {sc.GEN_AI_TOOL_TYPE: _text(type) or "function"}
+    if _text(description):
+        extra[sc.GEN_AI_TOOL_DESCRIPTION] = _text(description)
+    if _text(call_id):
+        extra[sc.GEN_AI_TOOL_CALL_ID] = _text(call_id)
+    if callable(name):
+        return Traced(KIND_TOOL, None, operation=sc.OP_EXECUTE_TOOL, extra_attrs=extra)(name)
+    return Traced(KIND_TOOL, _text(name), operation=sc.OP_EXECUTE_TOOL, extra_attrs=extra)
+
+
+@overload
+def trace_llm(fn: Callable[P, R], /) -> Callable[P, R]: ...
+@overload
+def trace_llm(*, provider: str | None = None, model: str | None = None, operation: str = sc.OP_CHAT) -> Traced: ...
+def trace_llm(
+    fn: Any = None, /, *, provider: str | None = None, model: str | None = None, operation: str = sc.OP_CHAT
+) -> Any:
+    """Trace an LLM call: span ``{operation} {model}`` (CLIENT), ``gen_ai.client.operation.duration`` and
+    ``gen_ai.client.token.usage`` read from the returned response (OpenAI, Anthropic, Google GenAI,
+    LangChain, LiteLLM; streams included). Without ``model``, the call's ``model=`` keyword is used.
+
+    Example::
+
+        @ap.trace_llm(provider="openai", model="gpt-4o-mini")
+        def ask(messages): return client.chat.completions.create(model="gpt-4o-mini", messages=messages)
+
+        with ap.llm_call(provider="anthropic", model="claude-sonnet-4-5"):
+            ap.record_response(client.messages.create(...))
+    """
+    op = _text(operation) or sc.OP_CHAT
+    traced = Traced(
+        KIND_LLM,
+        None,
+        operation=op,
+        provider=_text(provider),
+        request_model=_text(model),
+        model_from_kwargs=model is None,
+    )
+    return traced(fn) if callable(fn) else traced
+
+
+llm_call = trace_llm
+"""Alias of :func:`trace_llm`, reads better as a context manager."""
+
+
+@overload
+def trace_workflow(fn: Callable[P, R], /) -> Callable[P, R]: ...
+@overload
+def trace_workflow(name: str | None = None, /, *, conversation_id: str | None = None) -> Traced: ...
+def trace_workflow(name: Any = None, /, *, conversation_id: str | None = None) -> Any:
+    """Trace a workflow: span ``invoke_workflow {name}`` (INTERNAL) and ``gen_ai.workflow.duration``."""
+    if callable(name):
+        return Traced(KIND_WORKFLOW, None, operation=sc.OP_INVOKE_WORKFLOW)(name)
+    return Traced(KIND_WORKFLOW, _text(name), operation=sc.OP_INVOKE_WORKFLOW, conversation_id=_text(conversation_id))

@@ -1,0 +1,170 @@
+"""What is decided once per traced operation, at decoration time: span name, static attributes, and the
+metric series of each label set (cached per operation, bounded: the cardinality guard)."""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any
+
+from opentelemetry.trace import SpanKind
+
+from .. import semconv as sc
+from ..telemetry.instruments import (
+    CACHE_READ,
+    COST,
+    KIND_AGENT,
+    KIND_LLM,
+    KIND_TOOL,
+    KIND_WORKFLOW,
+    TIME_TO_FIRST_CHUNK,
+    TOKEN_USAGE,
+    LabelTable,
+    Series,
+)
+from .state import STATE, SeriesCache
+
+SeriesTuple = tuple[Series, Series | None, Series | None, Series | None, Series | None, Series | None]
+"""Duration, input tokens, output tokens, time to first chunk, cost, cache-read tokens (LLM calls only
+for all but the first)."""
+
+
+MAX_NAME = 128
+
+
+class Spec:
+    """Everything about a traced operation that does not change between calls."""
+
+    __slots__ = (
+        "kind",
+        "operation",
+        "span_kind",
+        "span_name",
+        "name",
+        "base_attrs",
+        "provider",
+        "request_model",
+        "model_from_kwargs",
+        "conversation_id",
+        "signature",
+        "_start_attrs",
+        "_series",
+        "_static_series",
+        "static_start",
+        "agent_name",
+    )
+
+    def __init__(
+        self,
+        kind: int,
+        name: str | None,
+        *,
+        operation: str,
+        base_attrs: dict[str, Any],
+        provider: str | None = None,
+        request_model: str | None = None,
+        model_from_kwargs: bool = False,
+        conversation_id: str | None = None,
+        signature: inspect.Signature | None = None,
+    ) -> None:
+        self.kind = kind
+        self.operation = operation
+        self.name = name[:MAX_NAME] if name else name
+        self.provider = provider
+        self.request_model = request_model
+        self.model_from_kwargs = model_from_kwargs
+        self.conversation_id = conversation_id
+        self.signature = signature
+        self.base_attrs = base_attrs
+        if kind == KIND_LLM:
+            self.span_kind = SpanKind.CLIENT
+            self.span_name = f"{operation} {request_model}" if request_model else None
+        else:
+            self.span_kind = SpanKind.INTERNAL
+            self.span_name = f"{operation} {self.name}" if self.name else operation
+        self._start_attrs = LabelTable()
+        self._series = SeriesCache()
+        self.agent_name = self.name if kind == KIND_AGENT else None
+        self.static_start = (
+            self.start_attrs(self.agent_name, request_model) if kind in (KIND_AGENT, KIND_WORKFLOW) else None
+        )
+        # Agents and workflows have no per-call label: their success series is resolved once.
+        self._static_series: SeriesTuple | None = None
+
+    def start_attrs(self, agent: str | None, model: str | None) -> dict[str, Any]:
+        key = (agent, model)
+        attrs = self._start_attrs._table.get(key)  # pyright: ignore[reportPrivateUsage]
+        if attrs is None:
+            attrs = dict(self.base_attrs)
+            if agent is not None and self.kind != KIND_AGENT:
+                attrs[sc.GEN_AI_AGENT_NAME] = agent
+            if model is not None:
+                attrs[sc.GEN_AI_REQUEST_MODEL] = model
+            self._start_attrs.put(key, attrs)  # a full table just means no caching
+        return attrs
+
+    def series(
+        self, agent: str | None, model: str | None, response_model: str | None, error: str | None
+    ) -> SeriesTuple:
+        """The metric series (duration, input tokens, output tokens, time to first chunk) of a label set."""
+        cache = self._series
+        if cache.generation == STATE.generation:
+            if error is None and self._static_series is not None:
+                return self._static_series
+        key = (agent, model, response_model, error)
+        found = cache.lookup(key)
+        if found is not None:
+            return found
+        built = self._resolve(*self._build_labels(agent, model, response_model, error))
+        if not cache.put(key, built):
+            # Cardinality guard: past the limit, names collapse to _OTHER; error.type stays exact.
+            other = sc.OVERFLOW_LABEL
+            built = self._resolve(
+                *self._build_labels(
+                    other if agent else None, other if model else None, other if response_model else None, error
+                )
+            )
+        elif error is None and self.kind in (KIND_AGENT, KIND_WORKFLOW):
+            self._static_series = built
+        return built
+
+    def _resolve(self, attrs: dict[str, Any], tokens_in: dict[str, Any], tokens_out: dict[str, Any]) -> SeriesTuple:
+        instruments = STATE.instruments
+        duration = instruments.series(self.kind, attrs)
+        if self.kind != KIND_LLM:
+            return duration, None, None, None, None, None
+        first_chunk = {k: v for k, v in attrs.items() if k != sc.ERROR_TYPE}
+        return (
+            duration,
+            instruments.series(TOKEN_USAGE, tokens_in),
+            instruments.series(TOKEN_USAGE, tokens_out),
+            instruments.series(TIME_TO_FIRST_CHUNK, first_chunk),
+            instruments.series(COST, attrs),
+            instruments.series(CACHE_READ, first_chunk),
+        )
+
+    def _build_labels(
+        self, agent: str | None, model: str | None, response_model: str | None, error: str | None
+    ) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+        op = self.operation
+        attrs: dict[str, Any] = {sc.GEN_AI_OPERATION_NAME: op}
+        kind = self.kind
+        if kind == KIND_AGENT:
+            attrs[sc.GEN_AI_AGENT_NAME] = self.name
+        elif kind == KIND_WORKFLOW:
+            attrs[sc.GEN_AI_WORKFLOW_NAME] = self.name
+        elif kind == KIND_TOOL:
+            attrs[sc.GEN_AI_TOOL_NAME] = self.name
+            attrs[sc.GEN_AI_TOOL_TYPE] = self.base_attrs.get(sc.GEN_AI_TOOL_TYPE, "function")
+        if kind != KIND_AGENT and agent is not None:
+            attrs[sc.GEN_AI_AGENT_NAME] = agent
+        if self.provider is not None:
+            attrs[sc.GEN_AI_PROVIDER_NAME] = self.provider
+        if model is not None:
+            attrs[sc.GEN_AI_REQUEST_MODEL] = model
+        if response_model is not None:
+            attrs[sc.GEN_AI_RESPONSE_MODEL] = response_model
+        tokens_in = {**attrs, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_INPUT}
+        tokens_out = {**attrs, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_OUTPUT}
+        if error is not None:
+            attrs[sc.ERROR_TYPE] = error
+        return attrs, tokens_in, tokens_out
