@@ -192,11 +192,15 @@ def configure(
         )
         protocol = otlp_protocol_from(otlp_protocol)
         owned = False
+        adopted: list[str] = []  # providers we did not build: our resource and sampler do not apply to them
 
-        if tracer_provider is None:
+        if tracer_provider is not None:
+            adopted.append("the TracerProvider passed in")
+        else:
             existing = trace.get_tracer_provider()
             if not isinstance(existing, trace.ProxyTracerProvider) and traces_exporter is None:
                 tracer_provider = existing  # adopt the application's own global provider
+                adopted.append(f"the global {type(existing).__name__} set before configure()")
             else:
                 sampler = ParentBased(TraceIdRatioBased(sample_ratio)) if sample_ratio is not None else None
                 sdk_tp = SdkTracerProvider(resource=resource, sampler=sampler)
@@ -218,10 +222,13 @@ def configure(
         prometheus_url = None
         fast: FastMetrics | None = None
         no_metrics = False
-        if meter_provider is None:
+        if meter_provider is not None:
+            adopted.append("the MeterProvider passed in")
+        else:
             existing_mp = metrics.get_meter_provider()
             if type(existing_mp).__name__ != "_ProxyMeterProvider" and metrics_exporter is None and not metric_readers:
                 meter_provider = existing_mp
+                adopted.append(f"the global {type(existing_mp).__name__} set before configure()")
             else:
                 readers: list[MetricReader] = list(metric_readers)
                 names = exporter_names(metrics_exporter, "OTEL_METRICS_EXPORTER", METRIC_EXPORTERS)
@@ -245,6 +252,8 @@ def configure(
                 fast = install(readers, resource, InstrumentationScope(sc.SCOPE_NAME, VERSION))
                 no_metrics = not readers
 
+        if adopted:
+            _warn_adopted(adopted, service_name, resource_attributes, sample_ratio, otlp_endpoint)
         if set_global:
             _set_globals(tracer_provider, meter_provider)
         meter = metrics.NoOpMeter(sc.SCOPE_NAME) if no_metrics else meter_provider.get_meter(sc.SCOPE_NAME, VERSION)
@@ -266,6 +275,34 @@ def configure(
             patch_thread_pools()
         _current = Setup(tracer_provider, meter_provider, owned, prometheus_server, prometheus_url)
         return _current
+
+
+def _warn_adopted(
+    adopted: list[str],
+    service_name: str | None,
+    resource_attributes: dict[str, str] | None,
+    sample_ratio: float | None,
+    otlp_endpoint: str | None,
+) -> None:
+    """Say in one line which providers configure() uses as they are, and which of its options they ignore."""
+    ignored = [
+        text
+        for given, text in (
+            (service_name, f"service_name={service_name!r} (set OTEL_SERVICE_NAME or the provider's Resource)"),
+            (resource_attributes, "resource_attributes (set OTEL_RESOURCE_ATTRIBUTES or the provider's Resource)"),
+            (sample_ratio is not None, f"sample_ratio={sample_ratio!r} (set the provider's sampler)"),
+            (otlp_endpoint, f"otlp_endpoint={otlp_endpoint!r} (set the provider's exporters)"),
+        )
+        if given
+    ]
+    if ignored:
+        logger.warning(
+            "otel_agentperf.configure(): using %s as they are; not applied to them: %s",
+            " and ".join(adopted),
+            "; ".join(ignored),
+        )
+    else:
+        logger.info("otel_agentperf.configure(): using %s as they are", " and ".join(adopted))
 
 
 def shutdown() -> None:
