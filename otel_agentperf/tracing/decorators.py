@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import contextvars
 import inspect
+import threading
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from types import TracebackType
 from typing import Any, ParamSpec, TypeVar, cast, overload
 
@@ -26,7 +27,9 @@ R = TypeVar("R")
 F = TypeVar("F", bound=Callable[..., Any])
 
 _MAX_ATTR = 1024
-_Entry = tuple[Call, Any]
+_Entry = tuple[Call | None, Any]
+"""One ``with`` use of a ``Traced``: its call (``None`` if it could not start) and the entry it nests in."""
+_cm_lock = threading.Lock()
 
 
 def _text(value: str | None) -> str | None:
@@ -36,23 +39,42 @@ def _text(value: str | None) -> str | None:
 class Traced:
     """A traced operation: use as ``@x``, ``with x:`` or ``async with x:`` (the span is the target).
 
-    As a context manager it is safe to share between threads and tasks: each ``with`` tracks its own
-    call through a context variable.
+    One object serves any number of uses. Its construction arguments are never changed: each decorated
+    function gets its own ``Spec`` (named after the function when the object has no name, with the
+    function's own signature), and every ``with`` shares one ``Spec`` built on first use. Each ``with``
+    is its own call, kept on a per-object stack in a context variable, so the object can be shared
+    between threads and tasks and nested in itself.
     """
 
-    __slots__ = ("_spec_args", "_spec", "_active")
+    __slots__ = ("_kind", "_name", "_operation", "_extra", "_spec_args", "_cm")
 
-    def __init__(self, kind: int, name: str | None, **spec_args: Any) -> None:
-        self._spec_args = (kind, name, spec_args)
-        self._spec: Spec | None = None
-        self._active: contextvars.ContextVar[_Entry | None] | None = None
+    def __init__(
+        self,
+        kind: int,
+        name: str | None,
+        *,
+        operation: str,
+        extra_attrs: Mapping[str, Any] | None = None,
+        **spec_args: Any,
+    ) -> None:
+        # Read, never changed: every decorated function and the first ``with`` build a Spec from them.
+        self._kind = kind
+        self._name = name
+        self._operation = operation
+        self._extra = extra_attrs
+        self._spec_args = spec_args
+        # For ``with`` use, made on first use: the shared Spec and the context variable holding the stack of
+        # uses in the current thread or task (``(call, outer entry)``). A decorator-only object has neither.
+        self._cm: tuple[Spec, contextvars.ContextVar[_Entry | None]] | None = None
 
     def _build(self, fn: Callable[..., Any] | None) -> Spec:
-        kind, name, spec_args = self._spec_args
+        """A new ``Spec`` for ``fn`` (``None``: for ``with`` use); reads the construction arguments only."""
+        kind = self._kind
+        name = self._name
         if name is None and fn is not None and kind != KIND_LLM:
             name = getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None)
-        base: dict[str, Any] = dict(spec_args.pop("extra_attrs", None) or {})
-        operation: str = spec_args.pop("operation")
+        operation = self._operation
+        base: dict[str, Any] = dict(self._extra or {})
         base[sc.GEN_AI_OPERATION_NAME] = operation
         if kind == KIND_AGENT and name:
             base[sc.GEN_AI_AGENT_NAME] = name[:128]
@@ -60,6 +82,7 @@ class Traced:
             base[sc.GEN_AI_TOOL_NAME] = name[:128]
         elif kind == KIND_WORKFLOW and name:
             base[sc.GEN_AI_WORKFLOW_NAME] = name[:128]
+        spec_args = self._spec_args
         provider = spec_args.get("provider")
         if provider:
             base[sc.GEN_AI_PROVIDER_NAME] = provider
@@ -92,31 +115,40 @@ class Traced:
             return fn
 
     # --- context manager -------------------------------------------------------------------------------
+    def _context(self) -> tuple[Spec, contextvars.ContextVar[_Entry | None]]:
+        with _cm_lock:  # first ``with`` only: threads entering at once share one Spec and one variable
+            cm = self._cm
+            if cm is None:
+                cm = self._cm = (self._build(None), contextvars.ContextVar("agentperf.traced", default=None))
+        return cm
+
     def _start(self) -> Span:
         try:
-            if self._spec is None:
-                self._spec = self._build(None)
-            if self._active is None:
-                self._active = contextvars.ContextVar("agentperf.traced")
-            call = Call(self._spec, (), {})
-            self._active.set((call, self._active.get(None)))  # nesting the same object restores the outer
-            return call.span
+            spec, active = self._cm or self._context()
         except Exception:  # noqa: BLE001
             log_internal_error("enter")
+            return INVALID_SPAN  # no use of this object has started yet: the exit finds nothing to end
+        outer = active.get()
+        try:
+            call = Call(spec, (), {})
+        except Exception:  # noqa: BLE001
+            log_internal_error("enter")
+            active.set((None, outer))  # this use is untraced; its exit must not end the outer one
             return INVALID_SPAN
+        active.set((call, outer))  # nesting the same object: the exit restores the outer use
+        return call.span
 
     def _stop(self, exc: BaseException | None) -> None:
-        active = self._active
-        if active is None:
+        cm = self._cm
+        if cm is None:
             return
-        try:
-            entry = active.get(None)
-            if entry is None:
-                return
-            call, outer = entry
-            active.set(outer)
-        except Exception:  # noqa: BLE001
-            log_internal_error("exit")
+        active = cm[1]
+        entry = active.get()
+        if entry is None:  # an exit without an enter in this context
+            return
+        call, outer = entry
+        active.set(outer)
+        if call is None:
             return
         if exc is not None:
             call.fail(exc)
