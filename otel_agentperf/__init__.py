@@ -20,6 +20,7 @@ from .insights.advisor import Recommendation
 from .insights.suggest import Snapshot, Suggestion, Thresholds
 from .insights.suggest import make as make_suggestion
 from .setup.configure import Setup, configure, shutdown
+from .setup.workers import configure_worker
 from .tracing.decorators import Traced, llm_call, trace_agent, trace_llm, trace_tool, trace_workflow
 from .tracing.processor import AgentPerfSpanProcessor
 from .tracing.record import (
@@ -55,6 +56,7 @@ __all__ = [
     "__version__",
     "budget_status",
     "configure",
+    "configure_worker",
     "conversation",
     "conversation_cost",
     "current_conversation",

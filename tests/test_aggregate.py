@@ -146,3 +146,36 @@ def test_label_cardinality_guard_keeps_error_type(cap: Capture) -> None:
     assert sum(p.count for p in series) == 300
     assert cap.histogram_count(sc.CLIENT_OPERATION_DURATION, {sc.ERROR_TYPE: "ValueError"}) == 30
     assert cap.histogram_count(sc.CLIENT_OPERATION_DURATION, {sc.GEN_AI_REQUEST_MODEL: sc.OVERFLOW_LABEL}) > 0
+
+
+def test_a_changed_sdk_hook_is_detected() -> None:
+    from opentelemetry.sdk.metrics import MeterProvider
+    from opentelemetry.sdk.metrics.export import InMemoryMetricReader
+
+    from otel_agentperf.telemetry.aggregate import hook_available
+
+    reader = InMemoryMetricReader()
+    MeterProvider(metric_readers=[reader])
+    assert hook_available([reader])
+
+    class Renamed(InMemoryMetricReader):  # as if a new SDK renamed the private attribute we hook
+        def __getattribute__(self, name: str) -> Any:
+            if name == "_collect":
+                raise AttributeError(name)
+            return super().__getattribute__(name)
+
+    renamed = Renamed()
+    assert not hook_available([renamed])
+
+
+def test_without_the_hook_metrics_fall_back_to_sdk_instruments_and_stay_exact(monkeypatch: Any) -> None:
+    from otel_agentperf.telemetry import aggregate
+    from otel_agentperf.tracing.state import STATE
+
+    monkeypatch.setattr(aggregate, "hook_available", lambda readers: False)
+    with capture() as cap:
+        assert not STATE.instruments.fast
+        workload(seed=11)
+    counts = points(cap)
+    assert sum(v[0] for k, v in counts.items() if k[0] == sc.CLIENT_OPERATION_DURATION) == 600 + 5
+    assert sum(v[0] for k, v in counts.items() if k[0] == sc.INVOKE_AGENT_DURATION) == 200

@@ -40,6 +40,7 @@ def test_exported_members() -> None:
             "__version__",
             "budget_status",
             "configure",
+            "configure_worker",
             "conversation",
             "conversation_cost",
             "current_conversation",

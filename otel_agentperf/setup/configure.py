@@ -46,6 +46,7 @@ from .exporters import (
     span_exporters,
 )
 from .gauges import register_gauges_if_collected
+from .processes import install_fork_hook
 from .threads import patch_thread_pools
 
 _CAPTURE_ON = frozenset({"true", "1", "span_only", "span_and_event"})
@@ -273,6 +274,7 @@ def configure(
         STATE.configured = True
         if propagate_context_to_threads:
             patch_thread_pools()
+        install_fork_hook(current_setup)
         _current = Setup(tracer_provider, meter_provider, owned, prometheus_server, prometheus_url)
         return _current
 

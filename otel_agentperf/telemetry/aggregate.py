@@ -7,6 +7,11 @@ series and update it directly (bucket index by bisection, then counts under the 
 ~0.5 µs). At collection time the cells are turned into ordinary ``HistogramDataPoint``s and appended to
 what the SDK collected, so every reader and exporter (Prometheus, OTLP, in-memory) sees standard data.
 
+After ``os.fork()`` the child starts from empty cells (new locks, new start time): nothing the parent
+recorded is exported again under the child's ``service.instance.id``, so a sum over the instances of a
+pre-fork server counts every call once. Our two counters live here too, for the same reason (the SDK's
+own storage keeps the parent's values in the child).
+
 Used only for MeterProviders we build (``configure()``, ``testing.capture()``) whose readers all use
 cumulative histogram temporality; anything else (your own provider, a delta-temporality exporter, views)
 gets plain SDK instruments through ``SdkSeries``.
@@ -15,8 +20,10 @@ gets plain SDK instruments through ``SdkSeries``.
 from __future__ import annotations
 
 import math
+import os
 import threading
 import time
+import weakref
 from bisect import bisect_left
 from collections.abc import Sequence
 from typing import Any, cast
@@ -29,8 +36,10 @@ from opentelemetry.sdk.metrics.export import (
     Metric,
     MetricReader,
     MetricsData,
+    NumberDataPoint,
     ResourceMetrics,
     ScopeMetrics,
+    Sum,
 )
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
@@ -56,6 +65,16 @@ class Cell:
         self.max = -math.inf
         self.start_ns = time.time_ns()
         self.lock = threading.Lock()
+
+    def reset(self) -> None:
+        """Empty the cell with a new lock (after a fork: the parent's lock may have been held)."""
+        self.lock = threading.Lock()
+        self.counts = [0] * (len(self.bounds) + 1)
+        self.count = 0
+        self.sum = 0
+        self.min = math.inf
+        self.max = -math.inf
+        self.start_ns = time.time_ns()
 
     def record(self, value: float) -> None:
         if not 0 <= value < math.inf:  # also false for NaN: such values are dropped, as the SDK does
@@ -101,6 +120,11 @@ class FastHistogram:
         self._cells: dict[frozenset[tuple[str, Any]], Cell] = {}
         self._lock = threading.Lock()
 
+    def reset(self) -> None:
+        self._lock = threading.Lock()
+        for cell in list(self._cells.values()):  # kept: the call path holds references to them
+            cell.reset()
+
     def series(self, attributes: dict[str, Any]) -> Cell:
         """The cell of this label set (created on first use; the overflow cell past the limit)."""
         key = frozenset(attributes.items())
@@ -132,22 +156,107 @@ class FastHistogram:
         )
 
 
+class FastCounter:
+    """A monotonic counter with dynamic labels (rare events: unpriced calls, non-token costs), bounded."""
+
+    def __init__(self, name: str, unit: str, description: str, max_series: int = 2000) -> None:
+        self.name = name
+        self.unit = unit
+        self.description = description
+        self.max_series = max_series
+        self.dropped = 0
+        self._values: dict[frozenset[tuple[str, Any]], list[Any]] = {}  # key -> [attributes, value]
+        self._lock = threading.Lock()
+        self._start_ns = time.time_ns()
+
+    def add(self, amount: float, attributes: dict[str, Any] | None = None) -> None:
+        if not 0 <= amount < math.inf:  # the SDK drops negative and non-finite amounts too
+            return
+        attrs = attributes or {}
+        key = frozenset(attrs.items())
+        with self._lock:
+            entry = self._values.get(key)
+            if entry is None:
+                if len(self._values) >= self.max_series:
+                    self.dropped += 1
+                    attrs = dict(OVERFLOW_ATTRIBUTES)
+                    key = frozenset(attrs.items())
+                    entry = self._values.get(key)
+                if entry is None:
+                    entry = self._values[key] = [dict(attrs), 0]
+            entry[1] += amount
+
+    def reset(self) -> None:
+        self._lock = threading.Lock()
+        self._values = {}
+        self._start_ns = time.time_ns()
+
+    def metric(self, now_ns: int) -> Metric | None:
+        with self._lock:
+            entries = [(attrs, value) for attrs, value in self._values.values()]
+        if not entries:
+            return None
+        points = [
+            NumberDataPoint(attributes=attrs, start_time_unix_nano=self._start_ns, time_unix_nano=now_ns, value=value)
+            for attrs, value in entries
+        ]
+        return Metric(
+            name=self.name,
+            description=self.description,
+            unit=self.unit,
+            data=Sum(data_points=points, aggregation_temporality=AggregationTemporality.CUMULATIVE, is_monotonic=True),
+        )
+
+
+_live: weakref.WeakSet[FastMetrics] = weakref.WeakSet()
+_fork_hook = False
+
+
+def _reset_after_fork() -> None:
+    for fast in list(_live):
+        try:
+            fast.reset()
+        except Exception:  # noqa: BLE001 - runs inside os.fork(): never break the child
+            log_internal_error("reset after fork")
+
+
 class FastMetrics:
-    """The fast histograms of one MeterProvider, appended to each of its readers' collections."""
+    """The fast histograms and counters of one MeterProvider, appended to each of its readers' collections."""
 
     def __init__(self, resource: Resource, scope: InstrumentationScope) -> None:
+        global _fork_hook
         self.resource = resource
         self.scope = scope
         self.histograms: list[FastHistogram] = []
+        self.counters: list[FastCounter] = []
+        _live.add(self)
+        if not _fork_hook and hasattr(os, "register_at_fork"):
+            _fork_hook = True
+            os.register_at_fork(after_in_child=_reset_after_fork)
 
     def histogram(self, name: str, unit: str, description: str, bounds: Sequence[float]) -> FastHistogram:
         hist = FastHistogram(name, unit, description, bounds)
         self.histograms.append(hist)
         return hist
 
+    def counter(self, name: str, unit: str, description: str) -> FastCounter:
+        counter = FastCounter(name, unit, description)
+        self.counters.append(counter)
+        return counter
+
+    def reset(self) -> None:
+        """Start every series anew (a forked child must not export what its parent recorded)."""
+        for instrument in (*self.histograms, *self.counters):
+            instrument.reset()
+        # The child's resource: service.instance.id is regenerated per process by the SDK's detector.
+        attributes = {k: v for k, v in self.resource.attributes.items() if k != "service.instance.id"}
+        self.resource = Resource.create(attributes)
+
     def metrics(self) -> list[Metric]:
         now = time.time_ns()
-        return [m for m in (h.metric(now) for h in self.histograms) if m is not None]
+        out = [m for m in (h.metric(now) for h in self.histograms) if m is not None]
+        out.extend(m for m in (c.metric(now) for c in self.counters) if m is not None)
+        return out
 
     def merge(self, data: MetricsData | None) -> MetricsData | None:
         ours = self.metrics()
@@ -170,6 +279,21 @@ class FastMetrics:
         return MetricsData(resource_metrics=resource_metrics)
 
 
+def hook_available(readers: Sequence[MetricReader]) -> bool:
+    """Whether the SDK still has the private reader hooks we use (checked, not assumed: the SDK may change them).
+
+    Without them the caller falls back to the SDK's own histograms: slower, never wrong.
+    """
+    for reader in readers:
+        if not callable(getattr(reader, "_set_collect_callback", None)):
+            return False
+        if not hasattr(reader, "_collect") or not isinstance(
+            getattr(reader, "_instrument_class_temporality", None), dict
+        ):
+            return False
+    return True
+
+
 def cumulative_histograms(readers: Sequence[MetricReader]) -> bool:
     """Whether every reader wants cumulative histograms (the only temporality our cells produce)."""
     for reader in readers:
@@ -188,7 +312,7 @@ def install(readers: Sequence[MetricReader], resource: Resource, scope: Instrume
 
     ``None`` when a reader needs the SDK path (delta temporality, or not registered with a provider).
     """
-    if not readers or not cumulative_histograms(readers):
+    if not readers or not hook_available(readers) or not cumulative_histograms(readers):
         return None
     if any(r._collect is None for r in readers):  # pyright: ignore[reportPrivateUsage]
         return None

@@ -40,6 +40,12 @@ HISTOGRAMS: tuple[tuple[str, str, str, tuple[float, ...]], ...] = (
 )
 
 
+class Counter(Protocol):
+    """A monotonic counter: the SDK's, or our fast one."""
+
+    def add(self, amount: float, attributes: dict[str, Any] | None = None) -> None: ...
+
+
 class Series(Protocol):
     """One label set of one histogram, resolved once and recorded into on every call."""
 
@@ -65,13 +71,18 @@ class Instruments:
     __slots__ = ("_sdk", "_fast", "unpriced_calls", "other_cost")
 
     def __init__(self, meter: Meter, fast: FastMetrics | None = None) -> None:
-        # Rare events (unpriced calls, non-token costs): plain SDK counters are cheap enough.
-        self.unpriced_calls = meter.create_counter(
-            sc.UNPRICED_CALLS, unit=sc.UNIT_CALLS, description="LLM calls whose model has no known price"
-        )
-        self.other_cost = meter.create_counter(
-            sc.OTHER_COST, unit=sc.UNIT_USD, description="Non-token costs recorded with record_cost, in USD"
-        )
+        # Rare events (unpriced calls, non-token costs). On our own providers they are fast cells too, so
+        # that a forked child starts them from zero like every other series.
+        unpriced = (sc.UNPRICED_CALLS, sc.UNIT_CALLS, "LLM calls whose model has no known price")
+        other = (sc.OTHER_COST, sc.UNIT_USD, "Non-token costs recorded with record_cost, in USD")
+        self.unpriced_calls: Counter
+        self.other_cost: Counter
+        if fast is not None:
+            self.unpriced_calls = fast.counter(*unpriced)
+            self.other_cost = fast.counter(*other)
+        else:
+            self.unpriced_calls = meter.create_counter(unpriced[0], unit=unpriced[1], description=unpriced[2])
+            self.other_cost = meter.create_counter(other[0], unit=other[1], description=other[2])
         if fast is not None:
             self._fast = tuple(fast.histogram(n, u, d, b) for n, u, d, b in HISTOGRAMS)
             self._sdk: tuple[Histogram, ...] = ()

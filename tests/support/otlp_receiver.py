@@ -47,6 +47,33 @@ class Received:
                 for m in sm.metrics
             }
 
+    def counts(self, name: str) -> dict[str, float]:
+        """Calls counted by a cumulative histogram (or sum), per ``service.instance.id``.
+
+        A cumulative series is exported again and again: the latest point of each series (by its end
+        time) is what it counted. Summing the instances' totals counts every call once, as a backend would.
+        """
+        latest: dict[tuple[str, tuple[tuple[str, Any], ...]], tuple[int, float]] = {}
+        with self.lock:
+            for request in self.metrics:
+                for rm in request.resource_metrics:
+                    instance = str(attributes(rm.resource.attributes).get("service.instance.id"))
+                    for sm in rm.scope_metrics:
+                        for m in sm.metrics:
+                            if m.name != name:
+                                continue
+                            kind = m.WhichOneof("data")
+                            points = getattr(m, kind).data_points
+                            for p in points:
+                                key = (instance, tuple(sorted(attributes(p.attributes).items(), key=str)))
+                                total = float(p.count) if kind == "histogram" else float(p.as_double or p.as_int)
+                                if key not in latest or p.time_unix_nano >= latest[key][0]:
+                                    latest[key] = (p.time_unix_nano, total)
+        out: dict[str, float] = {}
+        for (instance, _), (_, total) in latest.items():
+            out[instance] = out.get(instance, 0.0) + total
+        return out
+
 
 def value(v: AnyValue) -> Any:
     kind = v.WhichOneof("value")
