@@ -142,7 +142,8 @@ def test_prometheus_names_as_exported() -> None:
         if prom == "agentperf_suggestions_active":
             continue  # only has series while suggestions are active
         if prom.endswith("_total") or prom in gauges:
-            assert f"\n{prom}{{" in text, prom
+            # With labels, or bare (exporters before 0.64 add no otel_scope_* labels to unlabelled gauges).
+            assert f"\n{prom}{{" in text or f"\n{prom} " in text, prom
             continue
         assert f"{prom}_bucket{{" in text, prom
         assert f"{prom}_count{{" in text and f"{prom}_sum{{" in text, prom

@@ -32,7 +32,7 @@ from ..cost.ledger import Budget, BudgetTracker, ConversationLedger
 from ..cost.pricing import PriceBook
 from ..insights.advisor import Advisor
 from ..insights.suggest import load_thresholds
-from ..telemetry.aggregate import FastMetrics, install
+from ..telemetry.aggregate import FastMetrics, install, with_instance_id
 from ..tracing.processor import AgentPerfSpanProcessor
 from ..tracing.state import STATE
 from .exporters import (
@@ -188,8 +188,8 @@ def configure(
             fingerprints=fingerprint_arguments,
             timeouts={k: float(v) for k, v in (timeouts or {}).items()},
         )
-        resource = Resource.create(
-            {**(resource_attributes or {}), **({"service.name": service_name} if service_name else {})}
+        resource = with_instance_id(
+            Resource.create({**(resource_attributes or {}), **({"service.name": service_name} if service_name else {})})
         )
         protocol = otlp_protocol_from(otlp_protocol)
         owned = False

@@ -23,6 +23,7 @@ import math
 import os
 import threading
 import time
+import uuid
 import weakref
 from bisect import bisect_left
 from collections.abc import Sequence
@@ -46,8 +47,16 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from .._errors import log_internal_error
 
+INSTANCE_ID = "service.instance.id"
 OVERFLOW_ATTRIBUTES = {"otel.metric.overflow": True}
 """Attributes of the series that collects measurements past the cardinality limit (SDK semantics)."""
+
+
+def with_instance_id(resource: Resource) -> Resource:
+    """``resource`` with a ``service.instance.id`` (a random UUID, as the conventions say) if it has none."""
+    if INSTANCE_ID in resource.attributes:
+        return resource
+    return resource.merge(Resource({INSTANCE_ID: str(uuid.uuid4())}))
 
 
 class Cell:
@@ -248,9 +257,10 @@ class FastMetrics:
         """Start every series anew (a forked child must not export what its parent recorded)."""
         for instrument in (*self.histograms, *self.counters):
             instrument.reset()
-        # The child's resource: service.instance.id is regenerated per process by the SDK's detector.
-        attributes = {k: v for k, v in self.resource.attributes.items() if k != "service.instance.id"}
-        self.resource = Resource.create(attributes)
+        # The child is another instance: a new service.instance.id, or its series would merge with the
+        # parent's in any backend (the SDK regenerates it itself only since 1.4x; we do it on every version).
+        attributes = {k: v for k, v in self.resource.attributes.items() if k != INSTANCE_ID}
+        self.resource = with_instance_id(Resource.create(attributes))
 
     def metrics(self) -> list[Metric]:
         now = time.time_ns()
@@ -275,7 +285,8 @@ class FastMetrics:
                 break
         else:
             scopes.append(ScopeMetrics(self.scope, ours, ""))
-        resource_metrics[0] = ResourceMetrics(first.resource, scopes, first.schema_url)
+        # Our resource, not the one the SDK collected with: after a fork only ours is sure to name this process.
+        resource_metrics[0] = ResourceMetrics(self.resource, scopes, first.schema_url)
         return MetricsData(resource_metrics=resource_metrics)
 
 
