@@ -5,6 +5,9 @@ MeterProvider and wiring the call path's state (price book, ledger, budget, advi
 - ``exporters``: exporters and readers from arguments and ``OTEL_*`` variables
 - ``gauges``: the suggestion, savings, health and resource gauges
 - ``threads``: context propagation into thread pools
+- ``processes``: what a forked child needs (flush at multiprocessing worker exit); ``workers``:
+  ``configure_worker`` for process pools
+- ``zero_code``: the ``opentelemetry-instrument`` entry point (``AgentPerfInstrumentor``)
 
 May import: ``tracing``, ``insights``, ``cost``, ``telemetry``, ``semconv``, ``_errors``, ``_version``.
 """

@@ -73,6 +73,8 @@ class Setup:
         self._owned = owned
         self._prometheus_server = prometheus_server
         self.is_shut_down = False
+        self.span_processor: AgentPerfSpanProcessor | None = None
+        self.zero_code = False  # set by zero-code mode: an application's own configure() then refines it
 
     def force_flush(self, timeout_millis: int = 10_000) -> bool:
         ok = True
@@ -161,13 +163,16 @@ def configure(
     """
     global _current
     with _lock:
+        previous: Setup | None = None
         if _current is not None and not _current.is_shut_down:
-            warnings.warn(
-                "otel_agentperf.configure() was already called; keeping the first configuration",
-                RuntimeWarning,
-                stacklevel=2,
-            )
-            return _current
+            if not _current.zero_code:
+                warnings.warn(
+                    "otel_agentperf.configure() was already called; keeping the first configuration",
+                    RuntimeWarning,
+                    stacklevel=2,
+                )
+                return _current
+            previous = _current  # the application's own call refines what zero-code mode set up
         if sample_ratio is not None and not 0.0 <= sample_ratio <= 1.0:
             raise AgentPerfConfigError(f"sample_ratio must be within [0, 1], got {sample_ratio!r}")
         if max_content_length < 16:
@@ -211,8 +216,13 @@ def configure(
                 tracer_provider = sdk_tp
                 owned = True
         extra_processors = list(span_processors)
+        ours: AgentPerfSpanProcessor | None = None
         if price_foreign_spans and hasattr(tracer_provider, "add_span_processor"):
-            extra_processors.append(AgentPerfSpanProcessor())
+            if previous is not None and previous.tracer_provider is tracer_provider:
+                ours = previous.span_processor  # already on this provider: a second one would price twice
+            else:
+                ours = AgentPerfSpanProcessor()
+                extra_processors.append(ours)
         for processor in extra_processors:
             add = getattr(tracer_provider, "add_span_processor", None)
             if add is None:
@@ -259,7 +269,8 @@ def configure(
             _set_globals(tracer_provider, meter_provider)
         meter = metrics.NoOpMeter(sc.SCOPE_NAME) if no_metrics else meter_provider.get_meter(sc.SCOPE_NAME, VERSION)
         STATE.use(tracer_provider.get_tracer(sc.SCOPE_NAME, VERSION), meter, fast)
-        register_gauges_if_collected(meter, STATE)
+        if previous is None or previous.meter_provider is not meter_provider:
+            register_gauges_if_collected(meter, STATE)
         STATE.capture_content = _capture(capture_content)
         STATE.max_content_length = max_content_length
         STATE.resource_deltas = resource_deltas
@@ -276,6 +287,7 @@ def configure(
             patch_thread_pools()
         install_fork_hook(current_setup)
         _current = Setup(tracer_provider, meter_provider, owned, prometheus_server, prometheus_url)
+        _current.span_processor = ours
         return _current
 
 
