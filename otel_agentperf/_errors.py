@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import logging
 import os
-import threading
+
+from ._locks import new_lock
 
 logger = logging.getLogger("otel_agentperf")
 
 _RAISE_ENV = "AGENTPERF_RAISE_INTERNAL_ERRORS"
 _MAX_SITES = 256
 _seen_sites: set[str] = set()
-_seen_lock = threading.Lock()
+_seen_lock = new_lock()
 
 
 class AgentPerfConfigError(ValueError):

@@ -7,13 +7,13 @@ most ``max_conversations`` of them, least recently used evicted first and counte
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from .._errors import logger
+from .._locks import new_lock
 
 _MAX_BREAKDOWN = 64
 OTHER = "_OTHER"
@@ -54,7 +54,7 @@ class ConversationLedger:
         self.thresholds = tuple(float(t) for t in rating_thresholds)
         self.evicted = 0
         self._items: OrderedDict[str, ConversationCost] = OrderedDict()
-        self._lock = threading.Lock()
+        self._lock = new_lock()
 
     def rate(self, usd: float) -> str:
         for letter, limit in zip("ABC", self.thresholds, strict=True):
@@ -199,7 +199,7 @@ class BudgetTracker:
         self._day = _Window(1440)
         self._agents: dict[str, _Window] = {}
         self._over: set[tuple[str, str]] = set()
-        self._lock = threading.Lock()
+        self._lock = new_lock()
 
     def add(self, usd: float, agent: str | None) -> None:
         minute = int(self._clock() // 60)

@@ -9,7 +9,6 @@ API) and attached as a span event to the next invocation of the agent it concern
 from __future__ import annotations
 
 import math
-import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -18,6 +17,7 @@ from typing import Any, Protocol, cast
 
 from .. import semconv as sc
 from .._errors import logger
+from .._locks import new_lock
 from .rules import BUILTIN_RULES
 from .stats import Stats, combine, fingerprint
 from .suggest import Rule, Snapshot, Suggestion, Thresholds, evaluate, health_score
@@ -105,7 +105,7 @@ class Advisor:
         self._seen: OrderedDict[str, float] = OrderedDict()
         self._pending: dict[str, list[Suggestion]] = {}
         self._cache: tuple[float, list[Suggestion]] | None = None
-        self._lock = threading.Lock()
+        self._lock = new_lock()
 
     # --- the call path --------------------------------------------------------------------------------
     def prefix_key(

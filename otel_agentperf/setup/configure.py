@@ -26,6 +26,7 @@ from opentelemetry.trace import TracerProvider
 
 from .. import semconv as sc
 from .._errors import AgentPerfConfigError, logger
+from .._locks import new_lock
 from .._version import VERSION
 from ..cost.catalog import warm_up
 from ..cost.ledger import Budget, BudgetTracker, ConversationLedger
@@ -46,13 +47,13 @@ from .exporters import (
     span_exporters,
 )
 from .gauges import register_gauges_if_collected
-from .processes import install_fork_hook
+from .processes import finish_before_fork, install_fork_hook
 from .threads import patch_thread_pools
 
 _CAPTURE_ON = frozenset({"true", "1", "span_only", "span_and_event"})
 _CAPTURE_OFF = frozenset({"false", "0", "no_content", "event_only", ""})
 
-_lock = threading.Lock()
+_lock = new_lock()
 _current: Setup | None = None
 
 
@@ -281,7 +282,9 @@ def configure(
         advisor.budget = STATE.budget
         STATE.advisor = advisor
         # Load the bundled price data off the call path (no network: the data ships in the package).
-        threading.Thread(target=warm_up, name="agentperf-prices-warmup", daemon=True).start()
+        warming = threading.Thread(target=warm_up, name="agentperf-prices-warmup", daemon=True)
+        warming.start()
+        finish_before_fork(warming)
         STATE.configured = True
         if propagate_context_to_threads:
             patch_thread_pools()

@@ -18,9 +18,10 @@ from collections.abc import Callable
 from typing import Any
 
 from .._errors import log_internal_error, logger
+from .._locks import new_lock
 
 _hooked = False
-_hook_lock = threading.Lock()
+_hook_lock = new_lock()
 _current_setup: Callable[[], Any] = lambda: None  # noqa: E731 - replaced by configure()
 
 
@@ -39,13 +40,32 @@ def install_fork_hook(current_setup: Callable[[], Any]) -> None:
     os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
+_pending: list[threading.Thread] = []
+_pending_hooked = False
+
+
+def finish_before_fork(thread: threading.Thread, timeout_s: float = 5.0) -> None:
+    """Let ``thread`` finish before any ``fork()`` (bounded): the price warm-up thread imports modules, and a
+    child forked while it holds the import lock would wait for that lock for ever."""
+    global _pending_hooked
+    _pending.append(thread)
+    if _pending_hooked or not hasattr(os, "register_at_fork"):
+        return
+    _pending_hooked = True
+
+    def before_fork() -> None:
+        for waiting in list(_pending):
+            waiting.join(timeout_s)  # returns at once when the thread is done
+        _pending[:] = [t for t in _pending if t.is_alive()]
+
+    os.register_at_fork(before=before_fork)
+
+
 def current_setup() -> Any:
     return _current_setup()
 
 
 def _after_fork_in_child() -> None:
-    global _hook_lock
-    _hook_lock = threading.Lock()  # the parent's may have been held at the fork
     try:
         if current_setup() is not None:
             flush_at_worker_exit()

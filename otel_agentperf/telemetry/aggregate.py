@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import math
 import os
-import threading
 import time
 import uuid
 import weakref
@@ -46,6 +45,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from .._errors import log_internal_error
+from .._locks import new_lock
 
 INSTANCE_ID = "service.instance.id"
 OVERFLOW_ATTRIBUTES = {"otel.metric.overflow": True}
@@ -73,11 +73,11 @@ class Cell:
         self.min = math.inf
         self.max = -math.inf
         self.start_ns = time.time_ns()
-        self.lock = threading.Lock()
+        self.lock = new_lock()
 
     def reset(self) -> None:
         """Empty the cell with a new lock (after a fork: the parent's lock may have been held)."""
-        self.lock = threading.Lock()
+        self.lock = new_lock()
         self.counts = [0] * (len(self.bounds) + 1)
         self.count = 0
         self.sum = 0
@@ -127,10 +127,10 @@ class FastHistogram:
         self.max_series = max_series
         self.dropped = 0
         self._cells: dict[frozenset[tuple[str, Any]], Cell] = {}
-        self._lock = threading.Lock()
+        self._lock = new_lock()
 
     def reset(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = new_lock()
         for cell in list(self._cells.values()):  # kept: the call path holds references to them
             cell.reset()
 
@@ -175,7 +175,7 @@ class FastCounter:
         self.max_series = max_series
         self.dropped = 0
         self._values: dict[frozenset[tuple[str, Any]], list[Any]] = {}  # key -> [attributes, value]
-        self._lock = threading.Lock()
+        self._lock = new_lock()
         self._start_ns = time.time_ns()
 
     def add(self, amount: float, attributes: dict[str, Any] | None = None) -> None:
@@ -196,7 +196,7 @@ class FastCounter:
             entry[1] += amount
 
     def reset(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = new_lock()
         self._values = {}
         self._start_ns = time.time_ns()
 

@@ -8,12 +8,13 @@ out (``OSError`` and the like), as Prometheus' process collector does.
 from __future__ import annotations
 
 import importlib
-import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 from opentelemetry.metrics import CallbackOptions, Meter, Observation
+
+from .._locks import new_lock
 
 
 @dataclass
@@ -26,7 +27,7 @@ class Resources:
     threads: float | None = None
 
 
-_lock = threading.Lock()
+_lock = new_lock()
 # One psutil.Process per reader: cpu_percent() measures since *its own* previous call, so the metric
 # gauges and the suggestion rules must not shorten each other's interval (tiny intervals overshoot).
 _processes: dict[str, Any] = {}

@@ -9,7 +9,6 @@ under a guard; the user's function runs outside any of our ``try`` blocks.
 from __future__ import annotations
 
 import os
-import threading
 import time
 from typing import Any
 
@@ -19,6 +18,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from .. import semconv as sc
 from .._errors import log_internal_error
+from .._locks import new_lock
 from ..cost.usage import Usage, extract_usage
 from ..insights.stats import fingerprint
 from ..telemetry.instruments import (
@@ -44,7 +44,7 @@ _Context = otel_context.Context
 # The context key under which OpenTelemetry keeps the current span, found through the public API so
 # that one new Context (not two copies via set_span_in_context + set_value) is built per call.
 _SPAN_KEY = next(iter(trace.set_span_in_context(trace.INVALID_SPAN, otel_context.Context())))
-_rollup_lock = threading.Lock()
+_rollup_lock = new_lock()
 
 
 class Call:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import contextvars
 import inspect
-import threading
 import warnings
 from collections.abc import Callable, Mapping
 from types import TracebackType
@@ -17,6 +16,7 @@ from opentelemetry.trace import INVALID_SPAN, Span
 
 from .. import semconv as sc
 from .._errors import log_internal_error
+from .._locks import new_lock
 from ..telemetry.instruments import KIND_AGENT, KIND_LLM, KIND_TOOL, KIND_WORKFLOW
 from .call import Call
 from .spec import Spec
@@ -29,7 +29,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 _MAX_ATTR = 1024
 _Entry = tuple[Call | None, Any]
 """One ``with`` use of a ``Traced``: its call (``None`` if it could not start) and the entry it nests in."""
-_cm_lock = threading.Lock()
+_cm_lock = new_lock()
 
 
 def _text(value: str | None) -> str | None:
