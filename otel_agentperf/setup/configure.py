@@ -6,6 +6,7 @@ network: exporters connect lazily from their own threads.
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
 import warnings
@@ -54,6 +55,9 @@ _CAPTURE_ON = frozenset({"true", "1", "span_only", "span_and_event"})
 _CAPTURE_OFF = frozenset({"false", "0", "no_content", "event_only", ""})
 
 _lock = new_lock()
+_exit_hooked = False
+SHUTDOWN_TIMEOUT_S = 5.0
+"""How long ``shutdown()`` (and the exit of the interpreter) waits for exporters, at most."""
 _current: Setup | None = None
 
 
@@ -85,24 +89,48 @@ class Setup:
                 ok = bool(flush(timeout_millis)) and ok
         return ok
 
-    def shutdown(self) -> None:
+    def shutdown(self, timeout_s: float = SHUTDOWN_TIMEOUT_S) -> bool:
+        """Flush and stop, within ``timeout_s``; False when the exporters did not finish in time.
+
+        An exporter pointed at a closed port or a black hole retries for up to its own timeout per batch:
+        the work runs in a daemon thread and is given up after ``timeout_s`` with one warning, so neither
+        ``shutdown()`` nor the interpreter's exit waits it out.
+        """
         if self.is_shut_down:
-            return
+            return True
         self.is_shut_down = True
-        try:
-            self.force_flush()
-        except Exception:  # noqa: BLE001 - flushing is best effort at shutdown
-            logger.warning("otel_agentperf: flush at shutdown failed", exc_info=True)
-        if self._prometheus_server is not None:
-            self._prometheus_server.shutdown()
-            self._prometheus_server.server_close()
-        if self._owned:
-            for provider in (self.tracer_provider, self.meter_provider):
-                stop = getattr(provider, "shutdown", None)
-                if stop is not None:
-                    stop()
-        # Traced calls after shutdown stay silent instead of feeding shut-down providers.
+        # Traced calls from now on stay silent instead of feeding providers that are shutting down.
         STATE.use(trace.NoOpTracer(), metrics.NoOpMeter(sc.SCOPE_NAME))
+        done = threading.Event()
+
+        def stop_all() -> None:
+            try:
+                self.force_flush(int(timeout_s * 1000))
+            except Exception:  # noqa: BLE001 - flushing is best effort at shutdown
+                logger.warning("otel_agentperf: flush at shutdown failed", exc_info=True)
+            try:
+                if self._prometheus_server is not None:
+                    self._prometheus_server.shutdown()
+                    self._prometheus_server.server_close()
+                if self._owned:
+                    for provider in (self.tracer_provider, self.meter_provider):
+                        stop = getattr(provider, "shutdown", None)
+                        if stop is not None:
+                            stop()
+            except Exception:  # noqa: BLE001
+                logger.warning("otel_agentperf: shutdown failed", exc_info=True)
+            finally:
+                done.set()
+
+        threading.Thread(target=stop_all, name="agentperf-shutdown", daemon=True).start()
+        if done.wait(timeout_s):
+            return True
+        logger.warning(
+            "otel_agentperf: shutdown gave up after %.1f s: an exporter did not finish (is its endpoint reachable? "
+            "`agentperf doctor` checks); telemetry not exported by then is lost",
+            timeout_s,
+        )
+        return False
 
 
 def configure(
@@ -162,7 +190,7 @@ def configure(
         ap.configure(service_name="support-bot")
         ap.configure(service_name="bot", metrics_exporter="prometheus", traces_exporter="none")
     """
-    global _current
+    global _current, _exit_hooked
     with _lock:
         previous: Setup | None = None
         if _current is not None and not _current.is_shut_down:
@@ -210,7 +238,8 @@ def configure(
                 adopted.append(f"the global {type(existing).__name__} set before configure()")
             else:
                 sampler = ParentBased(TraceIdRatioBased(sample_ratio)) if sample_ratio is not None else None
-                sdk_tp = SdkTracerProvider(resource=resource, sampler=sampler)
+                # Our own bounded shutdown runs at exit instead of the SDK's unbounded one.
+                sdk_tp = SdkTracerProvider(resource=resource, sampler=sampler, shutdown_on_exit=False)
                 for exporter in span_exporters(traces_exporter, otlp_endpoint, protocol):
                     processor = SimpleSpanProcessor if is_console(exporter) else BatchSpanProcessor
                     sdk_tp.add_span_processor(processor(exporter))
@@ -259,7 +288,7 @@ def configure(
                         readers.append(PeriodicExportingMetricReader(exporter, export_interval_millis=interval))
                 if isinstance(metrics_exporter, MetricExporter):
                     readers.append(PeriodicExportingMetricReader(metrics_exporter, export_interval_millis=interval))
-                meter_provider = SdkMeterProvider(resource=resource, metric_readers=readers)
+                meter_provider = SdkMeterProvider(resource=resource, metric_readers=readers, shutdown_on_exit=False)
                 owned = True
                 fast = install(readers, resource, InstrumentationScope(sc.SCOPE_NAME, VERSION))
                 no_metrics = not readers
@@ -289,6 +318,9 @@ def configure(
         if propagate_context_to_threads:
             patch_thread_pools()
         install_fork_hook(current_setup)
+        if owned and not _exit_hooked:
+            _exit_hooked = True
+            atexit.register(_shutdown_at_exit)
         _current = Setup(tracer_provider, meter_provider, owned, prometheus_server, prometheus_url)
         _current.span_processor = ours
         return _current
@@ -322,13 +354,25 @@ def _warn_adopted(
         logger.info("otel_agentperf.configure(): using %s as they are", " and ".join(adopted))
 
 
-def shutdown() -> None:
-    """Flush and stop what ``configure()`` started (safe to call more than once)."""
+def shutdown(timeout_s: float = SHUTDOWN_TIMEOUT_S) -> bool:
+    """Flush and stop what ``configure()`` started, within ``timeout_s`` seconds (safe to call more than once).
+
+    Returns False when an exporter did not finish in time (one warning says so). Also runs at the
+    interpreter's exit for the providers ``configure()`` built, with the same bound.
+    """
     global _current
     with _lock:
         setup, _current = _current, None
-    if setup is not None:
-        setup.shutdown()
+    if setup is None:
+        return True
+    return setup.shutdown(timeout_s)
+
+
+def _shutdown_at_exit() -> None:
+    try:
+        shutdown()
+    except Exception:  # noqa: BLE001 - never fail the interpreter's exit
+        logger.warning("otel_agentperf: shutdown at exit failed", exc_info=True)
 
 
 def current_setup() -> Setup | None:
