@@ -19,6 +19,7 @@ RANKS: dict[str, int] = {
     "_errors": 0,
     "_version": 0,
     "_locks": 0,
+    "_text": 0,
     "telemetry": 1,  # instruments, fast histograms, resource gauges
     "cost": 2,  # usage, prices, the price book, ledger and budgets
     "insights": 3,  # statistics, rules, suggestions, the advisor, fleet rules over PromQL

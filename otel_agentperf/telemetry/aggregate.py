@@ -46,10 +46,16 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from .._errors import log_internal_error
 from .._locks import new_lock
+from .._text import clean
 
 INSTANCE_ID = "service.instance.id"
 OVERFLOW_ATTRIBUTES = {"otel.metric.overflow": True}
 """Attributes of the series that collects measurements past the cardinality limit (SDK semantics)."""
+
+
+def safe_labels(attributes: dict[str, Any]) -> dict[str, Any]:
+    """A copy whose string values can be exported (made once per new series, never per call)."""
+    return {k: clean(v) if isinstance(v, str) else v for k, v in attributes.items()}
 
 
 def with_instance_id(resource: Resource) -> Resource:
@@ -150,7 +156,7 @@ class FastHistogram:
                     if cell is None:
                         cell = self._cells[key] = Cell(dict(OVERFLOW_ATTRIBUTES), self.bounds)
                 else:
-                    cell = self._cells[key] = Cell(dict(attributes), self.bounds)
+                    cell = self._cells[key] = Cell(safe_labels(attributes), self.bounds)
         return cell
 
     def metric(self, now_ns: int) -> Metric | None:
@@ -192,7 +198,7 @@ class FastCounter:
                     key = frozenset(attrs.items())
                     entry = self._values.get(key)
                 if entry is None:
-                    entry = self._values[key] = [dict(attrs), 0]
+                    entry = self._values[key] = [safe_labels(attrs), 0]
             entry[1] += amount
 
     def reset(self) -> None:

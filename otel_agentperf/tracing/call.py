@@ -19,6 +19,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 from .. import semconv as sc
 from .._errors import log_internal_error
 from .._locks import new_lock
+from .._text import clean
 from ..cost.usage import Usage, extract_usage
 from ..insights.stats import fingerprint
 from ..telemetry.instruments import (
@@ -103,7 +104,7 @@ class Call:
             if model is None and spec.model_from_kwargs:
                 requested = kwargs.get("model")
                 if isinstance(requested, str) and requested:
-                    model = requested[:MAX_NAME]
+                    model = clean(requested, MAX_NAME)
             self.request_model = model
             attrs = spec.start_attrs(agent, model)
         conversation: Any = ctx.get(CONVERSATION_KEY) or spec.conversation_id

@@ -13,6 +13,7 @@ from opentelemetry import trace
 
 from .. import semconv as sc
 from .._errors import log_internal_error, warn_once
+from .._text import clean
 from ..cost.catalog import refresh_from_network
 from ..cost.ledger import ConversationCost
 from ..cost.usage import Usage, extract_usage, token_count
@@ -167,6 +168,13 @@ def record_cost(usd: float, *, kind: str = "other") -> None:
         log_internal_error("record_cost")
 
 
+def _truthy(value: object) -> bool:
+    try:
+        return bool(value)
+    except Exception:  # noqa: BLE001 - a user object's __bool__ may raise too
+        return True
+
+
 class conversation:
     """Set ``gen_ai.conversation.id`` on every span started inside (never on metrics).
 
@@ -179,7 +187,8 @@ class conversation:
     __slots__ = ("conversation_id", "_tokens")
 
     def __init__(self, conversation_id: str) -> None:
-        self.conversation_id = str(conversation_id)[:256] if conversation_id else ""
+        # Never raises: an id whose __str__ fails becomes a placeholder (with one warning).
+        self.conversation_id = clean(conversation_id) if _truthy(conversation_id) else ""
         self._tokens: contextvars.ContextVar[tuple[object, Any] | None] = contextvars.ContextVar("agentperf.conv")
 
     def __enter__(self) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 from opentelemetry.trace import SpanKind
 
 from .. import semconv as sc
+from .._text import clean
 from ..telemetry.instruments import (
     CACHE_READ,
     COST,
@@ -68,13 +69,14 @@ class Spec:
     ) -> None:
         self.kind = kind
         self.operation = operation
-        self.name = name[:MAX_NAME] if name else name
-        self.provider = provider
-        self.request_model = request_model
+        # Everything here ends up on spans and labels: made safe to export once, at decoration time.
+        self.name = name = clean(name, MAX_NAME) if name else name
+        self.provider = provider = clean(provider, MAX_NAME) if provider else provider
+        self.request_model = request_model = clean(request_model, MAX_NAME) if request_model else request_model
         self.model_from_kwargs = model_from_kwargs
-        self.conversation_id = conversation_id
+        self.conversation_id = clean(conversation_id) if conversation_id else conversation_id
         self.signature = signature
-        self.base_attrs = base_attrs
+        self.base_attrs = base_attrs = {k: clean(v) if isinstance(v, str) else v for k, v in base_attrs.items()}
         if kind == KIND_LLM:
             self.span_kind = SpanKind.CLIENT
             self.span_name = f"{operation} {request_model}" if request_model else None
