@@ -23,6 +23,29 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "integration: needs real prometheus binaries")
 
 
+# What the integration tests run for real; outside CI a machine without them skips those tests, one line each.
+INTEGRATION_BINARIES = {
+    "prometheus": ("prometheus",),
+    "promtool": ("promtool",),
+    "alertmanager": ("prometheus-alertmanager", "alertmanager"),
+}
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # Before any fixture: a module-scoped fixture starting the stack would otherwise fail first.
+    if item.get_closest_marker("integration") is None:
+        return
+    import shutil
+
+    missing = [name for name, candidates in INTEGRATION_BINARIES.items() if not any(map(shutil.which, candidates))]
+    if not missing:
+        return
+    message = f"needs {', '.join(missing)}: apt-get install prometheus prometheus-alertmanager (see README)"
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        pytest.fail(message)
+    pytest.skip(message)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_once_logs() -> None:
     from otel_agentperf._errors import reset_once_logs
