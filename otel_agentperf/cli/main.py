@@ -6,6 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from .._version import VERSION
+
 _EPILOG_DEMO = """examples:
   agentperf demo                          30 s of simulated agents, metrics on http://127.0.0.1:9464/metrics
   agentperf demo --duration 120 --rate 5  a longer, busier run
@@ -102,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="agentperf",
         description="OpenTelemetry-native performance, cost and suggestions for AI agents.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {VERSION}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     demo = sub.add_parser(
         "demo",
