@@ -14,6 +14,7 @@ import pytest
 import otel_agentperf as ap
 from otel_agentperf import semconv as sc
 from otel_agentperf.insights.rules import (
+    BUILTIN_RULES,
     rule_budget_burn,
     rule_caching,
     rule_error_prone,
@@ -112,12 +113,15 @@ def test_model_downgrade_arithmetic() -> None:
     assert s.evidence["usd_per_day_now"] == pytest.approx(now_usd)
     from otel_agentperf.cost.catalog import cheaper_alternatives
     from otel_agentperf.cost.usage import Usage
+    from otel_agentperf.insights.rules import same_or_newer_generation
 
     gpt4o = book.lookup("openai", "gpt-4o", at)
     assert gpt4o is not None
     best = max(
         now_usd - alt.cost(Usage(input_tokens=100_000, output_tokens=5_000), at)
-        for alt in cheaper_alternatives(gpt4o, at)
+        for alt in [
+            a for a in cheaper_alternatives(gpt4o, at, limit=10) if same_or_newer_generation(a.model, "gpt-4o")
+        ][:3]
     )
     assert s.savings_usd_per_day == pytest.approx(best)
 
@@ -537,3 +541,36 @@ def test_process_usage_reopens_statm_after_fork(monkeypatch: pytest.MonkeyPatch)
     # Closed, not leaked: the number is free or reused (by the new statm descriptor), no longer /dev/null.
     target = os.readlink(f"/proc/self/fd/{inherited}") if os.path.exists(f"/proc/self/fd/{inherited}") else None
     assert target != "/dev/null"
+
+
+# --- evidence behind a suggestion ----------------------------------------------------------------------
+def test_model_downgrade_never_proposes_an_older_generation() -> None:
+    from otel_agentperf.cost.pricing import PriceBook
+
+    at = 1_795_168_800.0
+    for model in ("gpt-4o-2024-08-06", "gpt-4o", "claude-opus-4-5"):
+        provider = "anthropic" if model.startswith("claude") else "openai"
+        row = Row(("planner", provider, model), count=100, tokens_in=100_000, tokens_out=4_000)
+        snap = Snapshot(window_s=86_400, agent_models=[row], price_of=PriceBook().lookup, at=at)
+        for s in rule_model_downgrade(snap, Thresholds()):
+            named = s.description.split("Cheaper models from the same provider: ")[1]
+            assert "gpt-3.5" not in named and "claude-3" not in named and "-1106" not in named, named
+
+
+def test_short_windows_are_not_extrapolated_to_fantasy_savings() -> None:
+    assert Snapshot(window_s=0.5).per_day(1.0) == pytest.approx(86_400 / 300)  # as if 5 minutes were seen
+    assert Snapshot(window_s=3600).per_day(1.0) == pytest.approx(24.0)
+
+
+@pytest.mark.parametrize(
+    ("window_s", "calls", "expected"),
+    [(30, 500, "low"), (900, 10, "low"), (900, 100, "medium"), (7200, 500, "high"), (7200, 50, "medium")],
+)
+def test_every_suggestion_says_how_much_evidence_it_has(window_s: float, calls: int, expected: str) -> None:
+    from otel_agentperf.insights.suggest import evaluate
+
+    row = Row(("slowpoke",), count=calls, p50=9.0, p95=12.0, p99=14.0)
+    found = evaluate(Snapshot(window_s=window_s, agents=[row]), Thresholds(slow_p95_s=1.0, min_calls=1), BUILTIN_RULES)
+    (slow,) = [s for s in found if s.rule == "slow"]
+    assert slow.evidence["observed_s"] == window_s
+    assert slow.confidence == expected

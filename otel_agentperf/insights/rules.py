@@ -6,6 +6,7 @@ Shared by the in-process engine (``ap.suggestions()``) and ``agentperf suggest``
 from __future__ import annotations
 
 import math
+import re
 
 from .stats import Row
 from .suggest import Rule, Snapshot, Suggestion, Thresholds, make, recommended_timeout
@@ -56,6 +57,31 @@ def rule_slow(snap: Snapshot, t: Thresholds) -> list[Suggestion]:
     return out
 
 
+_GENERATION = re.compile(r"^([a-z]+)\D*?(\d+)(?:[.-](\d)(?!\d))?")
+_SNAPSHOT_DATE = re.compile(r"(?:-\d{4}-?\d{2}-?\d{2}|-\d{4})$")
+
+
+def generation(model_id: str) -> tuple[str, float] | None:
+    """(family, version) of a model id: ``gpt-4o-mini`` → (gpt, 4.0), ``claude-3-5-haiku`` → (claude, 3.5),
+    ``claude-haiku-4-5`` → (claude, 4.5), ``gemini-2.5-flash`` → (gemini, 2.5); ``None`` without a version."""
+    match = _GENERATION.match(model_id.lower())
+    if match is None:
+        return None
+    major, minor = match.group(2), match.group(3)
+    return match.group(1), float(f"{major}.{minor or 0}")
+
+
+def same_or_newer_generation(candidate: str, current: str) -> bool:
+    """Whether ``candidate`` is worth suggesting instead of ``current``: not a dated snapshot when ``current``
+    is not one, and not an older generation of the same family."""
+    if _SNAPSHOT_DATE.search(candidate) and not _SNAPSHOT_DATE.search(current):
+        return False
+    new, old = generation(candidate), generation(current)
+    if new is None or old is None:
+        return True
+    return new[0] == old[0] and new[1] >= old[1]
+
+
 def rule_model_downgrade(snap: Snapshot, t: Thresholds) -> list[Suggestion]:
     from ..cost.catalog import cheaper_alternatives
 
@@ -73,7 +99,12 @@ def rule_model_downgrade(snap: Snapshot, t: Thresholds) -> list[Suggestion]:
         current = found.at(snap.at) if found is not None else None
         if current is None or current.output is None:
             continue
-        alternatives = cheaper_alternatives(current, snap.at, t.downgrade_price_ratio)
+        # Never an older generation or a dated legacy snapshot: "gpt-4o → gpt-3.5-turbo-1106" is not advice.
+        alternatives = [
+            a
+            for a in cheaper_alternatives(current, snap.at, t.downgrade_price_ratio, limit=10)
+            if same_or_newer_generation(a.model, current.model)
+        ][:3]
         if not alternatives:
             continue
         from ..cost.usage import Usage

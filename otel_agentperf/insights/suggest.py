@@ -113,6 +113,8 @@ class Suggestion:
     """``agent``, ``tool``, ``model``, ``provider``, ``conversations``, ``process`` or ``budget``."""
     scope_name: str
     evidence: dict[str, float | str] = field(default_factory=lambda: {})
+    confidence: str = "low"
+    """``low``, ``medium`` or ``high``: how much data stands behind it (window length and calls)."""
     first_seen: float = 0.0
     last_seen: float = 0.0
 
@@ -177,10 +179,27 @@ class Snapshot:
     """When the window ends, in seconds since the epoch: the time prices are taken at."""
 
     def per_day(self, value: float) -> float:
-        return value * SECONDS_PER_DAY / self.window_s if self.window_s > 0 else 0.0
+        """``value`` observed over the window, as a daily rate.
+
+        A window shorter than ``MIN_EXTRAPOLATION_S`` counts as that long: a few seconds of calls do not
+        make a day (extrapolating half a second of a demo gave $135,069/day). Conservative, never inflated.
+        """
+        return value * SECONDS_PER_DAY / max(self.window_s, MIN_EXTRAPOLATION_S) if self.window_s > 0 else 0.0
 
 
 Rule = Callable[[Snapshot, Thresholds], Sequence[Suggestion]]
+
+MIN_EXTRAPOLATION_S = 300.0
+
+
+def confidence(observed_s: float, calls: object) -> str:
+    """How much evidence a window holds: ``low`` (< 5 min or < 20 calls), ``high`` (≥ 1 h and ≥ 200 calls)."""
+    n = calls if isinstance(calls, (int, float)) else None
+    if observed_s < MIN_EXTRAPOLATION_S or (n is not None and n < 20):
+        return "low"
+    if observed_s >= 3600 and (n is None or n >= 200):
+        return "high"
+    return "medium"
 
 
 def recommended_timeout(p99: float, t: Thresholds) -> float:
@@ -188,11 +207,18 @@ def recommended_timeout(p99: float, t: Thresholds) -> float:
 
 
 def evaluate(snapshot: Snapshot, thresholds: Thresholds, rules: Mapping[str, Rule]) -> list[Suggestion]:
-    """Run every rule (each guarded) and rank: impact first, then savings."""
+    """Run every rule (each guarded) and rank: impact first, then savings.
+
+    Every suggestion says how much evidence stands behind it: ``evidence["observed_s"]`` (the window it was
+    seen over) and ``confidence`` (``low`` under 5 minutes or 20 calls, ``high`` from an hour and 200 calls).
+    """
     found: list[Suggestion] = []
     for name, rule in rules.items():
         try:
-            found.extend(rule(snapshot, thresholds))
+            for suggestion in rule(snapshot, thresholds):
+                suggestion.evidence.setdefault("observed_s", round(snapshot.window_s, 1))
+                suggestion.confidence = confidence(snapshot.window_s, suggestion.evidence.get("calls"))
+                found.append(suggestion)
         except Exception:  # noqa: BLE001 - one broken rule must not hide the others
             log_internal_error(f"rule {name}")
     found.sort(key=lambda s: (-s.impact, -s.savings_usd_per_day, -s.savings_seconds_per_day, s.id))
