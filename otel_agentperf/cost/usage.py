@@ -1,10 +1,10 @@
 """Token usage read from LLM responses by duck typing (no dependency on any provider SDK).
 
-Recognised: OpenAI chat completions and Responses API (objects or dicts, streamed chunks and events),
-Anthropic messages and stream events, Google GenAI ``GenerateContentResponse``, LangChain ``AIMessage``,
-LiteLLM / OpenRouter responses (OpenAI-shaped, optionally with a provider-reported cost). Anything else
-gives ``None``: no tokens, no error. Counts follow the GenAI conventions: ``input_tokens`` includes
-cached tokens, ``output_tokens`` includes reasoning tokens.
+Recognised: OpenAI chat completions and Responses API (objects or dicts, streamed chunks and events, the
+stream helpers' events), Anthropic messages and stream events (raw or the stream helper's), Google GenAI
+``GenerateContentResponse``, LangChain ``AIMessage``, LiteLLM / OpenRouter responses (OpenAI-shaped,
+optionally with a provider-reported cost). Anything else gives ``None``: no tokens, no error. Counts follow
+the GenAI conventions: ``input_tokens`` includes cached tokens, ``output_tokens`` includes reasoning tokens.
 """
 
 from __future__ import annotations
@@ -164,8 +164,14 @@ def extract_usage(obj: Any) -> Usage | None:
             reason = _short_str(_get(_get(obj, "delta"), "stop_reason"))
             usage.finish_reasons = (reason,) if reason else ()
         return usage
+    if kind == "message_stop":  # Anthropic's stream helper adds the accumulated message to this event
+        message = _get(obj, "message")
+        return None if message is None else extract_usage(message)
     if kind == "response.completed" or kind == "response.incomplete":  # OpenAI Responses stream
         return extract_usage(_get(obj, "response"))
+    if kind == "chunk":  # OpenAI's chat completions stream helper: the raw chunk is inside the event
+        chunk = _get(obj, "chunk")
+        return None if chunk is None else extract_usage(chunk)
 
     raw = _get(obj, "usage")
     if raw is not None:
@@ -223,10 +229,12 @@ def _openai_chat_usage(raw: Any) -> Usage:
 
 
 def _responses_usage(raw: Any) -> Usage:
+    details = _get(raw, "input_tokens_details")
     return Usage(
         input_tokens=token_count(_get(raw, "input_tokens"), "input_tokens"),
         output_tokens=token_count(_get(raw, "output_tokens"), "output_tokens"),
-        cache_read_tokens=token_count(_get(_get(raw, "input_tokens_details"), "cached_tokens"), "cached_tokens"),
+        cache_read_tokens=token_count(_get(details, "cached_tokens"), "cached_tokens"),
+        cache_write_tokens=token_count(_get(details, "cache_write_tokens"), "cache_write_tokens"),
         reasoning_tokens=token_count(_get(_get(raw, "output_tokens_details"), "reasoning_tokens"), "reasoning_tokens"),
         provider_cost=_cost(_get(raw, "cost")),
     )

@@ -1,37 +1,27 @@
 """Streams returned by a traced LLM call (e.g. ``client.chat.completions.create(stream=True)``).
 
-The span stays open until the stream is exhausted, closed, left through ``with``, fails, or is garbage
-collected; usage is read from the chunks as they pass. Everything else is forwarded to the real stream.
+The span stays open until the stream is exhausted, closed, left through ``with`` (an error if left through
+an exception), fails, or is garbage collected; usage is read from the chunks as they pass. Everything else
+is forwarded to the real stream, and ``isinstance`` checks against the stream's class hold (the proxy's
+``__class__`` is the stream's).
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
-from .._errors import log_internal_error
-from ..cost.usage import extract_usage
 from .call import Call
 
-_NOT_STREAMS = (str, bytes, bytearray, memoryview, list, tuple, dict, set, frozenset)
 
-
-def wrap_returned_stream(result: Any, call: Call) -> Any | None:
-    """A traced proxy for ``result`` if it is a stream, else ``None`` (the caller ends the call)."""
-    try:
-        if result is None or isinstance(result, _NOT_STREAMS):
-            return None
-        cls = cast("type[Any]", type(result))
-        if hasattr(cls, "__anext__"):
-            proxy: Any = TracedAsyncStream(result, call)
-        elif hasattr(cls, "__next__") and extract_usage(result) is None:
-            proxy = TracedStream(result, call)
-        else:
-            return None
-        call.detach_context()
-        return proxy
-    except Exception:  # noqa: BLE001
-        log_internal_error("wrap_stream")
-        return None
+def fail_on_exit(call: Call, exc_info: tuple[Any, ...]) -> None:
+    """Leaving a ``with`` block through an exception fails the call (unless the stream had already ended):
+    recorded before the stream is closed, which would end the span as closed early."""
+    exc = exc_info[1] if len(exc_info) > 1 else None
+    if isinstance(exc, BaseException) and not call.ended:
+        call.fail(exc)
 
 
 class _StreamBase:
@@ -40,6 +30,11 @@ class _StreamBase:
     def __init__(self, inner: Any, call: Call) -> None:
         self._inner = inner
         self._call = call
+
+    @property
+    def __class__(self) -> type[Any]:  # pyright: ignore[reportIncompatibleMethodOverride]
+        """The stream's class, so that ``isinstance(stream, openai.Stream)`` holds."""
+        return cast("type[Any]", self._inner.__class__)  # through other proxies too
 
     def __getattr__(self, name: str) -> Any:
         if name in ("_inner", "_call"):
@@ -50,7 +45,9 @@ class _StreamBase:
         return f"<traced {self._inner!r}>"
 
     def _item(self, item: Any) -> Any:
-        self._call.on_chunk(item)
+        call = self._call
+        if not call.ended:  # read on after close(): nothing more to record
+            call.on_chunk(item)
         return item
 
     def __del__(self) -> None:
@@ -96,6 +93,7 @@ class TracedStream(_StreamBase):
         return self
 
     def __exit__(self, *exc_info: Any) -> Any:
+        fail_on_exit(self._call, exc_info)
         try:
             exit_ = getattr(self._inner, "__exit__", None)
             return exit_(*exc_info) if exit_ is not None else None
@@ -126,7 +124,34 @@ class TracedAsyncStream(_StreamBase):
         try:
             close = getattr(self._inner, "aclose", None) or getattr(self._inner, "close", None)
             if close is not None:
-                await close()
+                result = close()
+                if inspect.isawaitable(result):
+                    await result
+        finally:
+            self._call.finish_early()
+
+    def __getattr__(self, name: str) -> Any:
+        value = super().__getattr__(name)
+        if name == "close":  # only where the stream has one: ``hasattr(stream, "close")`` stays the stream's
+            return functools.partial(self._close, value)
+        return value
+
+    def _close(self, close: Callable[[], Any]) -> Any:
+        """The stream's own ``close()`` (``await stream.close()`` for the OpenAI and Anthropic SDKs' async
+        streams; a plain call for others): the span ends once it has run."""
+        try:
+            result = close()
+        except BaseException:
+            self._call.finish_early()
+            raise
+        if inspect.isawaitable(result):
+            return self._closing(result)
+        self._call.finish_early()
+        return result
+
+    async def _closing(self, closing: Awaitable[Any]) -> Any:
+        try:
+            return await closing
         finally:
             self._call.finish_early()
 
@@ -137,6 +162,7 @@ class TracedAsyncStream(_StreamBase):
         return self
 
     async def __aexit__(self, *exc_info: Any) -> Any:
+        fail_on_exit(self._call, exc_info)
         try:
             exit_ = getattr(self._inner, "__aexit__", None)
             return (await exit_(*exc_info)) if exit_ is not None else None

@@ -15,8 +15,8 @@ from typing import Any
 from .._errors import log_internal_error
 from ..telemetry.instruments import KIND_LLM
 from .call import Call
+from .returned import wrap_returned_stream
 from .spec import Spec
-from .streams import wrap_returned_stream
 
 
 def _begin(spec: Spec, args: tuple[Any, ...], kwargs: dict[str, Any], attach: bool = True) -> Call | None:
@@ -85,7 +85,7 @@ def _wrap_coroutine(fn: Callable[..., Any], spec: Spec) -> Callable[..., Any]:
             call.fail(exc)
             raise
         if is_llm:
-            stream = wrap_returned_stream(result, call)
+            stream = wrap_returned_stream(result, call, True)
             if stream is not None:
                 return stream
         call.finish(result)
