@@ -9,7 +9,7 @@ import socket
 import subprocess
 import sys
 import textwrap
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -25,7 +25,7 @@ from otel_agentperf.tracing.state import STATE
 M = 1_000_000
 # Every price is taken at a pinned time: DeepSeek's rates change with the time of day, other models' with
 # the date. 10:00 UTC is inside DeepSeek's standard (peak) hours, 00:30-16:30 UTC.
-AT_DT = datetime(2026, 11, 20, 10, 0, tzinfo=timezone.utc)
+AT_DT = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
 AT = AT_DT.timestamp()
 
 # (provider, model id as an application reports it, published USD per Mtok: input, output, cache read, cache write)
@@ -110,7 +110,7 @@ DEEPSEEK_OFF_PEAK = (0.135, 0.55, 0.035)
     ],
 )
 def test_deepseek_peak_and_off_peak(hour: int, minute: int, rates: tuple[float, float, float], window: str) -> None:
-    at = datetime(2026, 11, 20, hour, minute, tzinfo=timezone.utc).timestamp()
+    at = datetime(2026, 11, 20, hour, minute, tzinfo=UTC).timestamp()
     found = PriceBook().lookup("deepseek", "deepseek-chat", at)
     assert found is not None
     usage = USAGES[1]
@@ -127,7 +127,7 @@ def test_price_table_at_any_hour(hour: int) -> None:
     from genai_prices import Usage as GUsage
     from genai_prices import calc_price
 
-    when = datetime(2026, 11, 20, hour, 15, tzinfo=timezone.utc)
+    when = datetime(2026, 11, 20, hour, 15, tzinfo=UTC)
     book = PriceBook()
     usage = USAGES[1]
     for provider, model, _ in PRICES:
@@ -153,7 +153,7 @@ def test_price_table_at_any_hour(hour: int) -> None:
 def test_traced_call_records_the_price_window(monkeypatch: pytest.MonkeyPatch) -> None:
     from otel_agentperf.tracing import accounting as _accounting
 
-    off_peak = datetime(2026, 11, 20, 20, 0, tzinfo=timezone.utc).timestamp()
+    off_peak = datetime(2026, 11, 20, 20, 0, tzinfo=UTC).timestamp()
     monkeypatch.setattr(_accounting, "clock", lambda: off_peak)
 
     @ap.trace_llm(provider="deepseek", model="deepseek-chat")
@@ -557,3 +557,53 @@ def test_refresh_failure_keeps_prices(monkeypatch: pytest.MonkeyPatch, caplog: p
         assert ap.refresh_prices() is False
     assert "price refresh failed" in caplog.text
     assert STATE.prices.lookup("openai", "gpt-4o", AT) is not None
+
+
+def test_genai_prices_only_through_its_public_api() -> None:
+    """Only names of ``genai_prices.__all__``, imported from ``genai_prices`` itself: an internal module
+    (``data_snapshot``, ``types``) may change in any release of the range pyproject.toml allows."""
+    import ast
+    from pathlib import Path
+
+    import genai_prices
+
+    package = Path(ap.__file__).parent
+    used: set[str] = set()
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "genai_prices":
+                assert node.module == "genai_prices", f"{path.name}: from {node.module} import ..."
+                used |= {alias.name for alias in node.names}
+            elif isinstance(node, ast.Import):
+                assert not any(a.name.startswith("genai_prices") for a in node.names), path.name
+    assert used and used <= set(genai_prices.__all__), sorted(used - set(genai_prices.__all__))
+
+
+def test_refreshes_back_to_back_each_report_their_own_fetch(monkeypatch: pytest.MonkeyPatch) -> None:
+    """genai-prices shares one background task between updaters: a refresh right after another must not be
+    told the previous fetch's outcome."""
+    from genai_prices import UpdatePrices
+
+    outcomes = iter([True, False] * 3)
+
+    def fetch(self: UpdatePrices) -> None:
+        if not next(outcomes):
+            raise OSError("no route to host")
+        # None: keep the bundled prices (a successful fetch of nothing new)
+
+    monkeypatch.setattr(UpdatePrices, "fetch", fetch)
+    assert [ap.refresh_prices() for _ in range(6)] == [True, False] * 3
+    assert STATE.prices.lookup("openai", "gpt-4o", AT) is not None
+
+
+def test_cheaper_alternatives_of_a_model_genai_prices_names_differently() -> None:
+    """A Bedrock inference profile resolves to a model whose own id genai-prices does not match again; its
+    provider's models are still compared."""
+    from otel_agentperf.cost.catalog import cheaper_alternatives
+
+    sonnet = PriceBook().lookup("aws.bedrock", "us.anthropic.claude-sonnet-4-5-20250929-v1:0", AT)
+    assert sonnet is not None and sonnet.provider == "aws"
+    alternatives = cheaper_alternatives(sonnet, AT)
+    assert alternatives and all(a.provider == "aws" and a.model != sonnet.model for a in alternatives)
+    assert sonnet.input is not None
+    assert all(a.input is not None and a.input.per_mtok <= sonnet.input.per_mtok / 2 for a in alternatives)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from typing import Any
@@ -40,3 +41,15 @@ def test_demo_finds_its_built_in_inefficiencies(tmp_path: Any) -> None:
         assert s["savings_usd_per_day"] >= 0 and s["savings_seconds_per_day"] >= 0 and s["description"]
     assert summary["spend"]["total_usd"] > 0
     assert 0 <= summary["health"]["score"] <= 100
+    # The self-hosted moderation model has no price: unpriced, never $0, and every total says so.
+    guard = summary["models"]["acme-guard-1"]
+    assert guard["llm_cost_usd"] is None and guard["unpriced_calls"] == guard["calls"] > 0
+    researcher = summary["agents"]["researcher"]  # the one agent that calls it: partly priced
+    assert researcher["llm_cost_usd"] > 0 and researcher["unpriced_calls"] == guard["unpriced_calls"]
+    assert all(row["unpriced_calls"] == 0 for name, row in summary["agents"].items() if name != "researcher")
+    assert summary["spend"]["unpriced_calls"] == guard["unpriced_calls"]
+    unpriced = guard["unpriced_calls"]
+    assert re.search(rf"│ acme-guard-1 .*│\s+unpriced \({unpriced:,} calls\) │", out.stdout)
+    assert re.search(rf"│ researcher .*│\s+\$[\d.,]+ \(\+ {unpriced:,} unpriced calls\) │", out.stdout)
+    assert re.search(rf"Spend: \$[\d.,]+ \(\+ {unpriced:,} unpriced calls\) = ", out.stdout)
+    assert "$0.0000" not in out.stdout

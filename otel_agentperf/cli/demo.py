@@ -18,11 +18,11 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .. import semconv as sc
-from ..insights.summary import Group, add_cost, add_tokens, group_latency
+from ..insights.summary import Group, add_cost, add_tokens, coverage, group_latency
 from ..setup.configure import configure, shutdown
 from ..tracing.record import conversation, health, suggestions, top_conversations
 from .demo_system import Progressed, Sim, build
-from .terminal import suggestion_table, terminal
+from .terminal import cost_text, suggestion_table, terminal
 
 
 async def run_workload(
@@ -89,7 +89,9 @@ def _pct(x: float) -> str:
 
 
 def summary_data(reader: InMemoryMetricReader) -> dict[str, Any]:
-    """Per agent, model and tool: calls, errors, p50/p95 seconds, token sums (from the exported metrics)."""
+    """Per agent, model and tool: calls, errors, p50/p95 seconds, token sums and cost (from the exported
+    metrics). A cost is what the priced calls cost, ``None`` when no call was priced; ``unpriced_calls``
+    says how many calls (of models without a price) it leaves out."""
     data = reader.get_metrics_data()
     agents = group_latency(data, sc.INVOKE_AGENT_DURATION, sc.GEN_AI_AGENT_NAME)
     models = group_latency(data, sc.CLIENT_OPERATION_DURATION, sc.GEN_AI_REQUEST_MODEL)
@@ -98,9 +100,17 @@ def summary_data(reader: InMemoryMetricReader) -> dict[str, Any]:
     add_cost(data, sc.CLIENT_OPERATION_COST, sc.GEN_AI_REQUEST_MODEL, models)
     add_cost(data, sc.CLIENT_OPERATION_COST, sc.GEN_AI_AGENT_NAME, agents)
     tools = group_latency(data, sc.EXECUTE_TOOL_DURATION, sc.GEN_AI_TOOL_NAME)
+    covered = coverage(data)
+    by_agent, by_model = covered.split()
+    for name, (_, unpriced) in by_agent.items():
+        if name in agents:
+            agents[name].unpriced_calls = unpriced
+    for (_, model), (_, unpriced) in by_model.items():
+        if model in models:
+            models[model].unpriced_calls += unpriced
 
-    def rows(groups: dict[str, Group]) -> dict[str, dict[str, float]]:
-        out: dict[str, dict[str, float]] = {}
+    def rows(groups: dict[str, Group]) -> dict[str, dict[str, Any]]:
+        out: dict[str, dict[str, Any]] = {}
         for name in sorted(groups):
             g = groups[name]
             if g.latency is None:
@@ -112,7 +122,8 @@ def summary_data(reader: InMemoryMetricReader) -> dict[str, Any]:
                 "p95_seconds": g.latency.quantile(0.95),
                 "input_tokens": g.tokens.get("input", 0.0),
                 "output_tokens": g.tokens.get("output", 0.0),
-                "llm_cost_usd": g.cost_usd,
+                "llm_cost_usd": g.cost,
+                "unpriced_calls": g.unpriced_calls,
             }
         return out
 
@@ -127,8 +138,15 @@ def summary_data(reader: InMemoryMetricReader) -> dict[str, Any]:
                 if metric.name == sc.OTHER_COST:
                     other += sum(getattr(p, "value", 0.0) for p in metric.data.data_points)
     llm = sum(g.cost_usd for g in models.values())
+    unpriced = covered.unpriced_calls
+    nothing_priced = unpriced > 0 and covered.priced_calls == 0
     return {
-        "spend": {"llm_usd": llm, "other_usd": other, "total_usd": llm + other},
+        "spend": {
+            "llm_usd": None if nothing_priced else llm,
+            "other_usd": other,
+            "total_usd": None if nothing_priced and not other else llm + other,
+            "unpriced_calls": unpriced,
+        },
         "agents": rows(agents),
         "models": rows(models),
         "tools": rows(tools),
@@ -137,11 +155,13 @@ def summary_data(reader: InMemoryMetricReader) -> dict[str, Any]:
 
 
 def _usd(x: float) -> str:
+    if 0 < x < 0.00005:
+        return "<$0.0001"  # priced, just tiny: not to be read as an unknown cost
     return f"${x:,.4f}" if x < 10 else f"${x:,.2f}"
 
 
 def summary_tables(summary: dict[str, Any]) -> list[Table]:
-    def table(title: str, first: str, rows: dict[str, dict[str, float]], with_tokens: bool) -> Table:
+    def table(title: str, first: str, rows: dict[str, dict[str, Any]], with_tokens: bool) -> Table:
         t = Table(title=title, title_justify="left")
         columns = [first, "calls", "p50", "p95", "success"]
         columns += ["input tokens", "output tokens", "LLM cost"] if with_tokens else []
@@ -157,7 +177,8 @@ def summary_tables(summary: dict[str, Any]) -> list[Table]:
                 _pct(1 - r["errors"] / calls if calls else math.nan),
             ]
             if with_tokens:
-                cells += [f"{r['input_tokens']:,.0f}", f"{r['output_tokens']:,.0f}", _usd(r["llm_cost_usd"])]
+                cost = cost_text(r["llm_cost_usd"], r["unpriced_calls"], _usd)
+                cells += [f"{r['input_tokens']:,.0f}", f"{r['output_tokens']:,.0f}", cost]
             t.add_row(*cells)
         return t
 
@@ -235,8 +256,9 @@ def run_demo(
     )
     summary = summary_data(reader)
     spend = summary["spend"]
+    llm = "unpriced" if spend["llm_usd"] is None else _usd(spend["llm_usd"])
     console.print(
-        f"[bold]Spend:[/] {_usd(spend['total_usd'])} = {_usd(spend['llm_usd'])} LLM calls "
+        f"[bold]Spend:[/] {cost_text(spend['total_usd'], spend['unpriced_calls'], _usd)} = {llm} LLM calls "
         f"+ {_usd(spend['other_usd'])} paid tool APIs (record_cost)\n"
     )
     for table in summary_tables(summary):

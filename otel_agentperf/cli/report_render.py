@@ -5,17 +5,27 @@ from __future__ import annotations
 
 import html
 import math
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 
+from .terminal import cost_text
+
 _COLOURS = ("#3b82f6", "#ef4444", "#10b981", "#f59e0b", "#8b5cf6", "#ec4899", "#14b8a6", "#64748b")
 
 
 def _usd(x: float | None) -> str:
-    return "-" if x is None else (f"${x:,.4f}" if abs(x) < 10 else f"${x:,.2f}")
+    if x is None:
+        return "-"
+    if 0 < abs(x) < 0.00005:
+        return "<$0.0001"  # priced, just tiny: not to be read as an unknown cost
+    return f"${x:,.4f}" if abs(x) < 10 else f"${x:,.2f}"
+
+
+def _cost(x: float | None, unpriced: int) -> str:
+    return cost_text(x, unpriced, _usd)
 
 
 def _pct(x: float | None) -> str:
@@ -45,7 +55,12 @@ def _trend(x: float | None, *, lower_is_better: bool = False) -> str:
 def kpis(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     """(name, value, target, trend) rows shared by every rendering."""
     s, t, tr = report["summary"], report["summary"]["targets"], report["trends"]
-    per_day = s["spend_usd"] * 86400 / report["period"]["seconds"] if report["period"]["seconds"] else None
+    seconds = report["period"]["seconds"]
+    per_day = s["spend_usd"] * 86400 / seconds if seconds and s["spend_usd"] is not None else None
+    unpriced: int = s["unpriced_calls"]
+    daily = _usd(per_day)
+    if unpriced:
+        daily = "unpriced" if per_day is None else f"{daily} (priced calls only)"
     budget = t.get("daily_budget_usd")
     return [
         ("Health score", f"{s['health_score']:.0f}/100", "100", _trend(tr.get("health_score"))),
@@ -62,8 +77,8 @@ def kpis(report: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             f"≤ {t['agent_p95_seconds']:g} s",
             _trend(tr.get("agent_p95_seconds"), lower_is_better=True),
         ),
-        ("Spend", _usd(s["spend_usd"]), "", _trend(tr.get("spend_usd"), lower_is_better=True)),
-        ("Spend per day (at this rate)", _usd(per_day), f"≤ {_usd(budget)}" if budget else "", ""),
+        ("Spend", _cost(s["spend_usd"], unpriced), "", _trend(tr.get("spend_usd"), lower_is_better=True)),
+        ("Spend per day (at this rate)", daily, f"≤ {_usd(budget)}" if budget else "", ""),
         ("Tokens in / out", f"{s['tokens']['input']:,} / {s['tokens']['output']:,}", "", ""),
     ]
 
@@ -80,7 +95,7 @@ def _table_rows(rows: list[dict[str, Any]], tokens: bool) -> list[list[str]]:
             _secs(r["p99_seconds"]),
         ]
         if tokens:
-            cells += [_usd(r["cost_usd"]), f"{r['tokens_in']:,}", f"{r['tokens_out']:,}"]
+            cells += [_cost(r["cost_usd"], r["unpriced_calls"]), f"{r['tokens_in']:,}", f"{r['tokens_out']:,}"]
         out.append(cells)
     return out
 
@@ -181,7 +196,7 @@ def svg_chart(
     for i in range(4):
         x = x0 + (x1 - x0) * i / 3
         pattern = "%H:%M:%S" if x1 - x0 < 600 else "%H:%M" if x1 - x0 < 2 * 86400 else "%m-%d %H:%M"
-        label = datetime.fromtimestamp(x, tz=timezone.utc).strftime(pattern)
+        label = datetime.fromtimestamp(x, tz=UTC).strftime(pattern)
         anchor = "start" if i == 0 else "end" if i == 3 else "middle"
         parts.append(
             f'<text class="tick" x="{sx(x):.1f}" y="{height - bottom + 16}" text-anchor="{anchor}">{label}</text>'

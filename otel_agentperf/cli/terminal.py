@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 
 from rich.console import Console
 from rich.table import Table
@@ -17,7 +18,23 @@ def terminal(stderr: bool = False) -> Console:
 
 
 def usd(x: float) -> str:
+    if 0 < x < 0.00005:
+        return "<$0.0001"  # priced, just tiny: not to be read as an unknown cost
     return f"${x:,.4f}" if x < 10 else f"${x:,.2f}"
+
+
+def calls(n: int) -> str:
+    return f"{n:,} call" if n == 1 else f"{n:,} calls"
+
+
+def cost_text(value: float | None, unpriced: int = 0, money: Callable[[float], str] = usd) -> str:
+    """A cost that says which calls it leaves out, never a made-up $0: ``$1.2345``, ``$1.2345 (+ 3 unpriced
+    calls)`` when some calls have no price, ``unpriced (3 calls)`` when none has one (``value`` is ``None``)."""
+    if value is None:
+        return f"unpriced ({calls(unpriced)})" if unpriced else "-"
+    return (
+        f"{money(value)} (+ {unpriced:,} unpriced {'call' if unpriced == 1 else 'calls'})" if unpriced else money(value)
+    )
 
 
 def suggestion_table(

@@ -18,9 +18,24 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-from ..insights.fleet import AGENT, CACHE_READ, COST, OTHER_COST, TOKENS, Samples, rows, scrape, snapshot, total
+from ..insights.fleet import (
+    AGENT,
+    CACHE_READ,
+    COST,
+    OTHER_COST,
+    TOKENS,
+    Samples,
+    between,
+    coverage,
+    rows,
+    scrape,
+    snapshot,
+    total,
+)
 from ..insights.rules import BUILTIN_RULES
 from ..insights.suggest import Snapshot, Thresholds, evaluate, health_score
+from ..insights.summary import known_cost
+from .terminal import cost_text
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 
@@ -52,6 +67,13 @@ class Frame:
     targets: dict[str, float | None]
     alerts: list[dict[str, str]] = field(default_factory=lambda: [])
     app_suggestions: list[dict[str, str]] = field(default_factory=lambda: [])
+    priced_calls: int = 0
+    unpriced_calls: int = 0
+    """LLM calls in the window whose model has no price: every cost shown leaves them out."""
+    agent_calls: dict[str, tuple[int, int]] = field(default_factory=lambda: {})
+    """(priced, unpriced) LLM calls by agent."""
+    model_calls: dict[tuple[str, str], tuple[int, int]] = field(default_factory=lambda: {})
+    """(priced, unpriced) LLM calls by (provider, model)."""
 
 
 def compute(samples: Samples, source: str, thresholds: Thresholds, daily_budget: float | None) -> Frame:
@@ -84,7 +106,26 @@ def compute(samples: Samples, source: str, thresholds: Thresholds, daily_budget:
         "cache share": None,
         "health score": 100.0,
     }
-    return Frame(source, window, snap, kpis, targets)
+    covered = coverage(samples)
+    agent_calls, model_calls = covered.split()
+    return Frame(
+        source,
+        window,
+        snap,
+        kpis,
+        targets,
+        priced_calls=covered.priced_calls,
+        unpriced_calls=covered.unpriced_calls,
+        agent_calls=agent_calls,
+        model_calls=model_calls,
+    )
+
+
+def _per_hour(frame: Frame, usd: float, calls: tuple[int, int]) -> str:
+    """A cost per hour that says how many calls of the window it leaves out (their model has no price)."""
+    priced, unpriced = calls
+    known = known_cost(usd * 3600 / frame.window_s, priced, unpriced)
+    return cost_text(known, unpriced, lambda x: f"${x:,.2f}")
 
 
 def _num(name: str, value: float | None) -> str:
@@ -117,9 +158,13 @@ def render(frame: Frame, history: dict[str, list[float]], thresholds: Thresholds
         kpi.add_column(col, no_wrap=True)
     for name, value in frame.kpis.items():
         target = frame.targets.get(name)
+        shown = _num(name, value)
+        if name.startswith("spend") and frame.unpriced_calls:
+            no_cost = not frame.priced_calls and not value
+            shown = cost_text(None if no_cost else value, frame.unpriced_calls, lambda x: f"${x:,.2f}")
         kpi.add_row(
             name,
-            _num(name, value),
+            shown,
             _num(name, target) if target is not None else "",
             bar(_ratio(name, value, target)),
             sparkline(history.get(name, [])),
@@ -134,7 +179,7 @@ def render(frame: Frame, history: dict[str, list[float]], thresholds: Thresholds
             f"{r.error_rate:.1%}",
             _secs(r.p50),
             _secs(r.p95),
-            f"${r.cost * 3600 / frame.window_s:,.2f}",
+            _per_hour(frame, r.cost, frame.agent_calls.get(r.key[-1], (0, 0))),
         )
     models = Table(title="Models", title_justify="left")
     for col in ("model", "calls/s", "errors", "p95", "tokens in/s", "$/h"):
@@ -146,7 +191,7 @@ def render(frame: Frame, history: dict[str, list[float]], thresholds: Thresholds
             f"{r.error_rate:.1%}",
             _secs(r.p95),
             f"{r.tokens_in / frame.window_s:,.0f}",
-            f"${r.cost * 3600 / frame.window_s:,.2f}",
+            _per_hour(frame, r.cost, frame.model_calls.get((r.key[0], r.key[1]), (0, 0))),
         )
     if not frame.snap.agents:
         agents.add_row("no agent data in this window", "-", "-", "-", "-", "-")
@@ -202,7 +247,7 @@ class Source:
         return self.prometheus or self.endpoint or "?"
 
     def samples(self) -> Samples:
-        from ..insights.fleet import GAUGES, from_prometheus
+        from ..insights.fleet import from_prometheus
 
         if self.prometheus:
             return from_prometheus(self.prometheus, self.window)
@@ -214,9 +259,7 @@ class Source:
             now, scraped = time.monotonic(), scrape(self.endpoint, 10.0)
         before_t, before = self._last
         self._last = (now, scraped)
-        increases = {k: max(0.0, v - before.get(k, 0.0)) for k, v in scraped.items() if k[0] not in GAUGES}
-        gauges = {k: v for k, v in scraped.items() if k[0] in GAUGES}
-        return Samples(now - before_t, increases, gauges, time.time())
+        return between(before, scraped, now - before_t, time.time())
 
     def extras(self) -> tuple[list[dict[str, str]], list[dict[str, str]]]:
         """Firing alerts and in-app suggestions (Prometheus mode only; the endpoint has the latter)."""

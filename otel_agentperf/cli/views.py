@@ -6,7 +6,7 @@ import argparse
 import json
 import sys
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from ..insights.fleet import SourceError, parse_duration
 from ..insights.suggest import load_thresholds
@@ -28,7 +28,7 @@ def run_view(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
 def _period(args: argparse.Namespace, parser: argparse.ArgumentParser) -> tuple[float, float]:
     from .report import parse_time
 
-    today = datetime.now(tz=timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
+    today = datetime.now(tz=UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     try:
         if args.daily:
             return (today - timedelta(days=1)).timestamp(), today.timestamp()

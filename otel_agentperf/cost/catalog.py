@@ -1,6 +1,12 @@
 """The bundled ``genai-prices`` data: a model's prices on a given day, cheaper models of a family, and
 the explicit refresh from the network (the only network access, and only when asked).
 
+Only the public API of ``genai-prices`` is used (``genai_prices.__all__``: ``calc_price``, ``Usage``,
+``UpdatePrices``, ``__version__``) and the objects it returns: ``calc_price`` of an empty usage finds a
+model the way genai-prices prices a call, and its result carries the model (with every conditional price:
+dated changes, time-of-day windows, tiers) and the provider (with its models). That lookup runs once per
+model and UTC day (``PriceBook`` caches the result); pricing a call never calls into genai-prices.
+
 ``genai-prices`` is imported lazily (~250 ms with its data), on the first lookup or by ``warm_up()`` from
 a background thread started by ``configure()``.
 """
@@ -8,37 +14,57 @@ a background thread started by ``configure()``.
 from __future__ import annotations
 
 import re
+import threading
 from dataclasses import replace
-from datetime import datetime, timezone
+from datetime import UTC, datetime, time
 from typing import Any
 
 from .._errors import logger
 from .prices import DAY_S, ModelPrices, PriceWindow, Rate, Tier
 
+REFRESH_TIMEOUT_S = 60.0
+"""How long ``refresh_from_network`` waits for the fetch (each HTTP request has genai-prices' own timeout)."""
+
+# The providers of the models looked up so far, by id (the newest data wins): cheaper_alternatives()
+# lists a provider's models without a second lookup.
+_providers: dict[str, Any] = {}
+
+
+def _calculation(provider_id: str | None, ref: str, when: datetime):
+    """genai-prices' own lookup of ``ref`` (``calc_price`` of an empty usage), or ``None`` if unknown.
+
+    The result's ``.model`` and ``.provider`` are what genai-prices would price a call of ``ref`` with.
+    """
+    from genai_prices import Usage, calc_price
+
+    try:
+        found = calc_price(Usage(), ref, provider_id=provider_id, genai_request_timestamp=when)
+    except LookupError:
+        return None
+    _providers[found.provider.id] = found.provider
+    return found
+
 
 def from_genai_prices(provider_id: str | None, ref: str, day: int) -> ModelPrices | None:
     """The genai-prices record of ``ref`` as it stands on UTC day ``day`` (days since the epoch)."""
-    from genai_prices.data_snapshot import get_snapshot
-    from genai_prices.types import TimeOfDateConstraint
-
-    try:
-        provider, info = get_snapshot().find_provider_model(ref, None, provider_id, None)
-    except LookupError:
-        return None
-    source = f"genai-prices {_genai_prices_version()} ({provider.id}/{info.id})"
     midnight = day * DAY_S
+    found = _calculation(provider_id, ref, datetime.fromtimestamp(midnight, tz=UTC))
+    if found is None:
+        return None
+    provider, info = found.provider, found.model
+    source = f"genai-prices {_genai_prices_version()} ({provider.id}/{info.id})"
     # Where the price changes within the day: every start and end of a time-of-day condition.
     bounds = {0}
     for conditional in info.prices if isinstance(info.prices, list) else ():
-        constraint = conditional.constraint
-        if isinstance(constraint, TimeOfDateConstraint):
-            for t in (constraint.start_time, constraint.end_time):
+        constraint: object = conditional.constraint
+        for t in (getattr(constraint, "start_time", None), getattr(constraint, "end_time", None)):
+            if isinstance(t, time):
                 at = datetime.combine(datetime(1970, 1, 1).date(), t)
-                utc = (at if at.tzinfo is not None else at.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
+                utc = (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).astimezone(UTC)
                 bounds.add((utc.hour * 3600 + utc.minute * 60 + utc.second) % DAY_S)
     starts = sorted(bounds)
     flat = [
-        _flat_prices(info.get_prices(datetime.fromtimestamp(midnight + start, tz=timezone.utc)), info.id, provider.id)
+        _flat_prices(info.get_prices(datetime.fromtimestamp(midnight + start, tz=UTC)), info.id, provider.id)
         for start in starts
     ]
     if len(set(flat)) == 1:
@@ -72,18 +98,17 @@ def _hhmm(second: int) -> str:
     return f"{second // 3600:02d}:{second % 3600 // 60:02d}"
 
 
-def _flat_prices(price: Any, model: str, provider: str) -> ModelPrices:
-    from genai_prices.types import TieredPrices
-
+def _flat_prices(price: object, model: str, provider: str) -> ModelPrices:
     def rate(key: str) -> Rate | None:
-        value = getattr(price, key, None)
+        value: Any = getattr(price, key, None)
         if value is None:
             return None
-        if isinstance(value, TieredPrices):
-            return Rate(float(value.base), tuple(Tier(t.start, float(t.price)) for t in value.tiers))
+        tiers: Any = getattr(value, "tiers", None)
+        if tiers is not None:  # genai-prices' TieredPrices: a base price and tiers by total input tokens
+            return Rate(float(value.base), tuple(Tier(int(t.start), float(t.price)) for t in tiers))
         return Rate(float(value))
 
-    per_request = getattr(price, "requests_kcount", None)
+    per_request: Any = getattr(price, "requests_kcount", None)
     return ModelPrices(
         model=model,
         provider=provider,
@@ -98,12 +123,11 @@ def _flat_prices(price: Any, model: str, provider: str) -> ModelPrices:
 
 
 def _genai_prices_version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
     try:
-        return version("genai-prices")
-    except PackageNotFoundError:
+        from genai_prices import __version__
+    except ImportError:
         return "?"
+    return __version__
 
 
 def warm_up() -> None:
@@ -115,20 +139,36 @@ def warm_up() -> None:
 
 
 def refresh_from_network(url: str | None) -> bool:
-    """Fetch the latest genai-prices data (the only network access, and only when asked)."""
-    from genai_prices.data_snapshot import set_custom_snapshot
-    from genai_prices.update_prices import UpdatePrices
+    """Fetch the latest genai-prices data (the only network access, and only when asked).
+
+    Through genai-prices' ``UpdatePrices``: started, it fetches at once in its background task and puts
+    what it fetched in use (for every later lookup, also after ``stop()``); we wait for that first fetch
+    and stop. If an ``UpdatePrices`` of the application is already running, genai-prices shares its task:
+    the wait then reports that task's latest fetch instead of starting a new one.
+    """
+    from genai_prices import UpdatePrices
 
     updater = UpdatePrices(url=url) if url else UpdatePrices()
+    before = set(threading.enumerate())
     try:
-        snapshot = updater.fetch()
+        updater.start()
+        started = [t for t in threading.enumerate() if t not in before and t.name.startswith("genai_prices")]
+        try:
+            updated = updater.wait(timeout=REFRESH_TIMEOUT_S)
+        finally:
+            updater.stop()
+            # The task we started ends once stopped. Let it: a refresh right after this one would otherwise
+            # share it and be told this fetch's outcome.
+            for thread in started:
+                thread.join(timeout=5.0)
     except Exception as exc:  # noqa: BLE001 - a failed refresh keeps the bundled prices
         logger.warning("otel_agentperf: price refresh failed, keeping the current prices: %s", exc)
         return False
-    if snapshot is None:
-        return False
-    set_custom_snapshot(snapshot)
-    return True
+    if not updated:
+        logger.warning(
+            "otel_agentperf: price refresh timed out after %g s, keeping the current prices", REFRESH_TIMEOUT_S
+        )
+    return updated
 
 
 _NOT_CHAT = re.compile(
@@ -151,10 +191,8 @@ def cheaper_alternatives(prices: ModelPrices, at: float, max_ratio: float = 0.5,
     prices = prices.at(at)
     if prices.provider is None or prices.input is None or prices.output is None:
         return []
-    from genai_prices.data_snapshot import get_snapshot
-
-    snapshot = get_snapshot()
-    provider = next((p for p in snapshot.providers if p.id == prices.provider), None)
+    looked_up = _calculation(prices.provider, prices.model, datetime.fromtimestamp(at, tz=UTC))
+    provider = looked_up.provider if looked_up is not None else _providers.get(prices.provider)
     if provider is None:
         return []
     wanted = family(prices.model)

@@ -21,7 +21,7 @@ from .. import semconv as sc
 from ..telemetry.resources import Resources
 from .stats import Row
 from .suggest import Snapshot
-from .summary import HistogramAgg
+from .summary import Coverage, HistogramAgg
 
 Labels = tuple[tuple[str, str], ...]
 
@@ -32,12 +32,13 @@ TOKENS = sc.PROMETHEUS_NAMES[sc.CLIENT_TOKEN_USAGE]
 COST = sc.PROMETHEUS_NAMES[sc.CLIENT_OPERATION_COST]
 OTHER_COST = sc.PROMETHEUS_NAMES[sc.OTHER_COST]
 CACHE_READ = sc.PROMETHEUS_NAMES[sc.CLIENT_TOKEN_CACHE_READ]
+UNPRICED = sc.PROMETHEUS_NAMES[sc.UNPRICED_CALLS]
 COUNTER_SERIES = (
     *(f"{h}_{part}" for h in (AGENT, TOOL, LLM) for part in ("bucket", "count", "sum")),
-    f"{TOKENS}_sum",
-    f"{COST}_sum",
+    *(f"{h}_{part}" for h in (TOKENS, COST) for part in ("count", "sum")),
     f"{CACHE_READ}_sum",
     OTHER_COST,
+    UNPRICED,
 )
 GAUGES = ("process_cpu_utilization", "system_memory_utilization", "process_memory_usage_bytes")
 _DROP = frozenset({"job", "instance", "otel_scope_name", "otel_scope_version", "otel_scope_schema_url"})
@@ -109,7 +110,13 @@ def from_endpoint(url: str, interval_s: float = 10.0, timeout: float = 10.0) -> 
     started = time.monotonic()
     time.sleep(interval_s)
     second = scrape(url, timeout)
-    window = time.monotonic() - started
+    return between(first, second, time.monotonic() - started, time.time())
+
+
+def between(
+    first: Mapping[tuple[str, Labels], float], second: Mapping[tuple[str, Labels], float], window: float, end: float
+) -> Samples:
+    """The increases from scrape ``first`` to scrape ``second``, ``window`` seconds apart, ending at ``end``."""
     increases: dict[tuple[str, Labels], float] = {}
     gauges: dict[tuple[str, Labels], float] = {}
     for key, value in second.items():
@@ -120,7 +127,7 @@ def from_endpoint(url: str, interval_s: float = 10.0, timeout: float = 10.0) -> 
             increases[key] = max(0.0, value - first.get(key, 0.0))  # a restart resets counters
     spend = sum(v for (n, _), v in increases.items() if n in (f"{COST}_sum", OTHER_COST))
     gauges[("hourly_spend", ())] = spend * 3600 / window if window > 0 else 0.0
-    return Samples(window, increases, gauges, time.time())
+    return Samples(window, increases, gauges, end)
 
 
 def scrape(url: str, timeout: float) -> dict[tuple[str, Labels], float]:
@@ -219,6 +226,19 @@ def _add_tokens_and_cost(samples: Samples, rows_: list[Row], keys: tuple[str, ..
         row = by_key.get(group)
         if row is not None:
             row.cost += sum(series.values())
+
+
+def coverage(samples: Samples) -> Coverage:
+    """Priced and unpriced LLM calls in the window (see ``Coverage``)."""
+    found = Coverage()
+    for (name, labels), value in samples.increases.items():
+        if name == f"{TOKENS}_count":
+            found.add_tokens(dict(labels), value)
+        elif name == f"{COST}_count":
+            found.add_priced(dict(labels), value)
+        elif name == UNPRICED:
+            found.add_unpriced(dict(labels), value)
+    return found
 
 
 def snapshot(samples: Samples, *, daily_budget_usd: float | None = None) -> Snapshot:

@@ -93,7 +93,7 @@ def test_report_json_matches_the_workload(fed: Any) -> None:
     out = cli("report", "--prometheus", info.prometheus_url, "--since", since, "--format", "json")
     assert out.returncode == 0, out.stderr
     report = json.loads(out.stdout)
-    assert report["schema_version"] == 1
+    assert report["schema_version"] == 2
     agents = {a["name"]: a for a in report["agents"]}
     assert set(agents) == set(truth["agents"])
     for name, row in truth["agents"].items():
@@ -106,6 +106,10 @@ def test_report_json_matches_the_workload(fed: Any) -> None:
     assert report["summary"]["spend_usd"] == pytest.approx(truth["spend"]["total_usd"], rel=0.10)
     models = {m["name"]: m for m in report["models"]}
     assert models["openai/gpt-4o"]["calls"] == pytest.approx(truth["models"]["gpt-4o"]["calls"], rel=0.10)
+    guard = models["vllm/acme-guard-1"]  # no price: null, never 0, with the calls it leaves out
+    assert guard["cost_usd"] is None and guard["unpriced_calls"] == pytest.approx(
+        truth["models"]["acme-guard-1"]["unpriced_calls"], rel=0.10
+    )
     assert {"fetch_page", "web_search", "vector_lookup"} <= {t["name"] for t in report["tools"]}
     rules = {(r["rule"], r["scope_name"]) for r in report["recommendations"]}
     assert ("error_prone", "fetch_page") in rules and ("model_downgrade", "planner:gpt-4o") in rules
