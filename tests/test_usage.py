@@ -307,6 +307,10 @@ def test_unrecognised_results_give_no_tokens(cap: Capture, odd: Any) -> None:
         (True, None),
         (3.0, 3),
         (10**12, 10**12),
+        (10**12 + 1, None),  # beyond any real call: would make the metric sums lose precision
+        (10**30, None),
+        (1e300, None),
+        (str(10**30), None),
     ],
 )
 def test_bad_token_counts_warn_and_stay_sane(

@@ -112,24 +112,29 @@ def _get(obj: Any, name: str) -> Any:
     return getattr(obj, name, None)
 
 
+MAX_TOKENS = 10**12
+"""More tokens than any one call can use: a larger count is a bug upstream, and it would make the float
+sums of the metrics lose precision (or overflow), so it is dropped with a warning."""
+
+
 def token_count(value: Any, field: str) -> int | None:
     """A sane token count from whatever the provider or the user gave, or ``None`` (with a warning)."""
     if value is None:
         return None
     if type(value) is int:
-        if value >= 0:
+        if 0 <= value <= MAX_TOKENS:
             return value
-    elif isinstance(value, float) and math.isfinite(value) and value >= 0:
+    elif isinstance(value, float) and math.isfinite(value) and 0 <= value <= MAX_TOKENS:
         return int(value)
     elif isinstance(value, str):
         try:
             parsed = int(value.strip())
         except ValueError:
             parsed = -1
-        if parsed >= 0:
+        if 0 <= parsed <= MAX_TOKENS:
             warn_once(f"token-str:{field}", "otel_agentperf: token count %s given as a string; converted", field)
             return parsed
-    elif isinstance(value, int) and not isinstance(value, bool) and value >= 0:
+    elif isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_TOKENS:
         return int(value)  # int subclasses (e.g. numpy ints registered as int)
     warn_once(f"token-bad:{field}", "otel_agentperf: ignoring invalid token count %s=%.40r", field, value)
     return None
