@@ -3,14 +3,16 @@
     python grafana/build_dashboards.py
 
 A test regenerates them in memory and fails if the committed JSON differs, and runs every panel and
-variable query against a real Prometheus fed by the real SDK. Metric names come from the names the SDK
-exports (otel_agentperf/semconv.py); queries use raw series so they work with or without our recording
-rules, except the alert/budget panels, which need the rules of deploy/prometheus.
+variable query against a real Prometheus fed by the real SDK, on both naming paths: the SDK's Prometheus
+exporter and the Collector's (which appends `_ratio` to gauges whose unit is "1", hence `ratio()`). Metric
+names come from the names the SDK exports (otel_agentperf/semconv.py); queries use raw series so they work
+with or without our recording rules, except the alert/budget panels, which need the rules of deploy/prometheus.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 import urllib.parse
 from pathlib import Path
@@ -28,14 +30,27 @@ M = 'gen_ai_request_model=~"$model"'
 RI = "$__rate_interval"
 SPEND = '{__name__=~"gen_ai_client_operation_cost_sum|agentperf_cost_other_total",job=~"$job"}'
 AGENT_COUNT = f"gen_ai_invoke_agent_duration_seconds_count{{{J}}}"
-# Queries whose result is legitimately empty on a machine without that hardware (checked for syntax only).
-OPTIONAL = frozenset({'max by (job, instance, gpu_id) (gpu_utilization{job=~"$job"})'})
+GRAFANA_VARIABLE = re.compile(r"\$\{[\w.]+(?::\w+)?\}")
+"""``${name}`` / ``${name:format}``: the variable tokens Grafana interpolates in link URLs."""
+
+
+def ratio(name: str, selector: str = J) -> str:
+    """A gauge whose unit is "1", under both names: ``name`` (SDK exporter) and ``name_ratio`` (Collector)."""
+    return f'{{__name__=~"{name}(_ratio)?",{selector}}}'
 
 
 def tempo_link(query: str) -> Any:
-    """A link to Tempo's trace search (TraceQL) for the spans behind a panel."""
-    pane = {"datasource": "tempo", "queries": [{"refId": "A", "queryType": "traceql", "query": query}]}
-    url = "/explore?schemaVersion=1&panes=" + urllib.parse.quote(json.dumps({"traces": pane}))
+    """A link to Tempo's trace search (TraceQL) for the spans behind a panel, over the dashboard's time range.
+
+    The Explore state is URL-encoded JSON, but Grafana only interpolates variables it can see: the ``${…}``
+    tokens (``${agent:pipe}`` gives ``a|b``, or the All value ``.*``; ``${__from}``) stay unencoded.
+    """
+    query_ref = {"refId": "A", "datasource": {"type": "tempo", "uid": "tempo"}, "queryType": "traceql", "query": query}
+    pane = {"datasource": "tempo", "queries": [query_ref], "range": {"from": "${__from}", "to": "${__to}"}}
+    encoded = urllib.parse.quote(json.dumps({"traces": pane}, separators=(",", ":")), safe="")
+    for token in set(GRAFANA_VARIABLE.findall(json.dumps(pane))):
+        encoded = encoded.replace(urllib.parse.quote(token, safe=""), token)
+    url = "/explore?schemaVersion=1&orgId=1&panes=" + encoded
     return dashboard.DashboardLink("Traces in Tempo").type(DashboardLinkType.LINK).url(url).target_blank(True)
 
 
@@ -152,7 +167,7 @@ def overview() -> Any:
     errors = f'(sum(rate(gen_ai_invoke_agent_duration_seconds_count{{{J},error_type!=""}}[{RI}])) or vector(0))'
     return (
         base("agentperf-overview", "agentperf · Overview")
-        .with_panel(st(lay, "Health score", "none", f"max(agentperf_health_score{{{J}}})", decimals=0,
+        .with_panel(st(lay, "Health score", "none", f"max({ratio('agentperf_health_score')})", decimals=0,
                        desc="0–100: 40 success + 25 latency + 15 cost + 20 resources (README)"))
         .with_panel(st(lay, "Agent calls/s", "reqps", calls))
         .with_panel(st(lay, "Agent success rate", "percentunit", f"1 - {errors} / {calls}"))
@@ -181,7 +196,7 @@ def agents() -> Any:
         base("agentperf-agents", "agentperf · Agents", agent=True)
         .with_panel(ts(lay, "Invocations/s", "reqps", q(f"sum by (gen_ai_agent_name) (rate(gen_ai_invoke_agent_duration_seconds_count{{{sel}}}[{RI}]))", "{{gen_ai_agent_name}}")))
         .with_panel(ts(lay, "Latency p50 / p95 / p99", "s",
-                       *(q(f"histogram_quantile({p}, sum by (le, gen_ai_agent_name) (rate({bucket}[{RI}])))", f"p{int(p * 100)} {{{{gen_ai_agent_name}}}}", exemplar=True) for p in (0.5, 0.95, 0.99))).links([tempo_link('{ span.gen_ai.agent.name =~ "$agent" }')]))
+                       *(q(f"histogram_quantile({p}, sum by (le, gen_ai_agent_name) (rate({bucket}[{RI}])))", f"p{int(p * 100)} {{{{gen_ai_agent_name}}}}", exemplar=True) for p in (0.5, 0.95, 0.99))).links([tempo_link('{ span.gen_ai.agent.name =~ "${agent:pipe}" }')]))
         .with_panel(ts(lay, "Errors/s by type", "reqps", q(f'sum by (gen_ai_agent_name, error_type) (rate(gen_ai_invoke_agent_duration_seconds_count{{{sel},error_type!=""}}[{RI}]))', "{{gen_ai_agent_name}} {{error_type}}")))
         .with_panel(ts(lay, "LLM spend per hour", "currencyUSD", q(f"sum by (gen_ai_agent_name) (rate(gen_ai_client_operation_cost_sum{{{sel}}}[{RI}])) * 3600", "{{gen_ai_agent_name}}")))
         .with_panel(ts(lay, "Tool calls/s", "reqps", q(f"sum by (gen_ai_agent_name, gen_ai_tool_name) (rate(gen_ai_execute_tool_duration_seconds_count{{{sel}}}[{RI}]))", "{{gen_ai_agent_name}} → {{gen_ai_tool_name}}")))
@@ -198,7 +213,7 @@ def models() -> Any:
     by = "gen_ai_provider_name, gen_ai_request_model"
     return (
         base("agentperf-models", "agentperf · Models & providers", model=True)
-        .with_panel(ts(lay, "Latency p95", "s", q(f"histogram_quantile(0.95, sum by (le, {by}) (rate(gen_ai_client_operation_duration_seconds_bucket{{{sel}}}[{RI}])))", "{{gen_ai_provider_name}}/{{gen_ai_request_model}}", exemplar=True)).links([tempo_link('{ span.gen_ai.request.model =~ "$model" }')]))
+        .with_panel(ts(lay, "Latency p95", "s", q(f"histogram_quantile(0.95, sum by (le, {by}) (rate(gen_ai_client_operation_duration_seconds_bucket{{{sel}}}[{RI}])))", "{{gen_ai_provider_name}}/{{gen_ai_request_model}}", exemplar=True)).links([tempo_link('{ span.gen_ai.request.model =~ "${model:pipe}" }')]))
         .with_panel(ts(lay, "Error rate", "percentunit", q(f'(sum by ({by}) (rate(gen_ai_client_operation_duration_seconds_count{{{sel},error_type!=""}}[{RI}])) or sum by ({by}) (rate({count}[{RI}])) * 0) / sum by ({by}) (rate({count}[{RI}]))', "{{gen_ai_provider_name}}/{{gen_ai_request_model}}")))
         .with_panel(ts(lay, "Cost per 1k priced calls", "currencyUSD", q(f"1000 * sum by ({by}) (rate(gen_ai_client_operation_cost_sum{{{sel}}}[{RI}])) / sum by ({by}) (rate(gen_ai_client_operation_cost_count{{{sel}}}[{RI}]))", "{{gen_ai_request_model}}")))
         .with_panel(ts(lay, "Cache-read share of input tokens", "percentunit", q(f'sum by ({by}) (rate(agentperf_client_token_cache_read_sum{{{sel}}}[{RI}])) / sum by ({by}) (rate(gen_ai_client_token_usage_sum{{{sel},gen_ai_token_type="input"}}[{RI}]))', "{{gen_ai_request_model}}")))
@@ -232,13 +247,13 @@ def resources() -> Any:
     lay = Layout()
     return (
         base("agentperf-resources", "agentperf · Resources")
-        .with_panel(ts(lay, "Process CPU (share of the machine)", "percentunit", q(f"max by (job, instance) (process_cpu_utilization{{{J}}})", "{{job}} {{instance}}")))
-        .with_panel(ts(lay, "System memory in use", "percentunit", q(f"max by (job, instance) (system_memory_utilization{{{J}}})", "{{job}} {{instance}}")))
+        .with_panel(ts(lay, "Process CPU (share of the machine)", "percentunit", q(f"max by (job, instance) ({ratio('process_cpu_utilization')})", "{{job}} {{instance}}")))
+        .with_panel(ts(lay, "System memory in use", "percentunit", q(f"max by (job, instance) ({ratio('system_memory_utilization')})", "{{job}} {{instance}}")))
         .with_panel(ts(lay, "Process resident memory", "bytes", q(f"max by (job, instance) (process_memory_usage_bytes{{{J}}})", "{{job}} {{instance}}")))
         .with_panel(ts(lay, "Threads and open files", "short",
                        q(f"max by (job, instance) (process_thread_count{{{J}}})", "threads {{instance}}"),
                        q(f"max by (job, instance) (process_open_file_descriptor_count{{{J}}})", "files {{instance}}")))
-        .with_panel(ts(lay, "GPU utilisation (when a GPU is present)", "percentunit", q('max by (job, instance, gpu_id) (gpu_utilization{job=~"$job"})', "{{instance}} GPU {{gpu_id}}"), w=24))
+        .with_panel(ts(lay, "GPU utilisation (when a GPU is present)", "percentunit", q(f"max by (job, instance, gpu_id) ({ratio('gpu_utilization')})", "{{instance}} GPU {{gpu_id}}"), w=24))
     )  # fmt: skip
 
 

@@ -1,12 +1,15 @@
 """``agentperf alerts``: an Alertmanager webhook receiver that prints notifications readably.
 
 The default receiver of our Alertmanager config, so alerts are visible with no Slack or e-mail account.
-``--record FILE`` also appends every notification as one JSON line (tests read it).
+``--record FILE`` also appends every notification as one JSON line (tests read it). It also serves the
+runbooks the alerts' ``runbook_url`` point to: ``GET /runbooks/<AlertName>`` (deploy/prometheus/runbooks.md).
 """
 
 from __future__ import annotations
 
+import html
 import json
+import re
 import sys
 import threading
 from datetime import datetime
@@ -14,6 +17,63 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, TextIO
 
 from rich.console import Console
+
+from .bundle import StackError, deploy_dir
+
+
+def runbooks() -> dict[str, str]:
+    """Alert name → its runbook section (Markdown) from deploy/prometheus/runbooks.md; the preamble under ``""``."""
+    text = (deploy_dir() / "prometheus" / "runbooks.md").read_text(encoding="utf-8")
+    parts = re.split(r"^## (\w+)\s*$", text, flags=re.MULTILINE)
+    out = {"": parts[0]}
+    for name, body in zip(parts[1::2], parts[2::2], strict=True):
+        out[name] = f"## {name}\n{body}"
+    return out
+
+
+def _inline(text: str) -> str:
+    text = html.escape(text)
+    text = re.sub(r"`([^`]+)`", r"<code>\1</code>", text)
+    text = re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", text)
+    return re.sub(r"\*([^*]+)\*", r"<i>\1</i>", text)
+
+
+def markdown_page(title: str, markdown: str) -> str:
+    """The little Markdown the runbooks use (headings, paragraphs, numbered lists, code, bold, italics) as HTML."""
+    body: list[str] = []
+    para: list[str] = []
+    items: list[str] = []
+
+    def flush() -> None:
+        if para:
+            body.append(f"<p>{_inline(' '.join(para))}</p>")
+            para.clear()
+        if items:
+            body.append("<ol>" + "".join(f"<li>{_inline(i)}</li>" for i in items) + "</ol>")
+            items.clear()
+
+    for line in markdown.splitlines():
+        heading = re.match(r"^(#{1,3}) (.*)$", line)
+        item = re.match(r"^\d+\. (.*)$", line)
+        if heading:
+            flush()
+            level = len(heading.group(1))
+            body.append(f"<h{level}>{_inline(heading.group(2))}</h{level}>")
+        elif item:
+            if para:
+                flush()
+            items.append(item.group(1))
+        elif not line.strip():
+            flush()
+        elif items and line.startswith("   "):
+            items[-1] += " " + line.strip()
+        else:
+            para.append(line.strip())
+    flush()
+    return (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>{html.escape(title)}</title></head>"
+        f"<body style='font-family:sans-serif;max-width:50em;margin:2em auto'>{''.join(body)}</body></html>"
+    )
 
 
 def render(payload: dict[str, Any], console: Console, grafana: str) -> None:
@@ -38,8 +98,8 @@ def render(payload: dict[str, Any], console: Console, grafana: str) -> None:
         scope = {k: v for k, v in labels.items() if k not in ("alertname", "severity")}
         if scope:
             console.print("    " + "  ".join(f"{k}={v}" for k, v in sorted(scope.items())))
-        if notes.get("runbook"):
-            console.print(f"    runbook: {notes['runbook']}")
+        if notes.get("runbook_url"):
+            console.print(f"    runbook: {notes['runbook_url']}")
         if notes.get("dashboard"):
             console.print(f"    dashboard: {grafana.rstrip('/')}{notes['dashboard']}")
         started = alert.get("startsAt", "")
@@ -80,6 +140,15 @@ class AlertPrinter:
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
+            def do_GET(self) -> None:
+                status, content_type, text = printer.page(self.path)
+                data = text.encode("utf-8")
+                self.send_response(status)
+                self.send_header("Content-Type", content_type)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
             def log_message(self, format: str, *args: Any) -> None:
                 return None
 
@@ -94,6 +163,24 @@ class AlertPrinter:
             if self.record is not None:
                 self.record.write(json.dumps({"received_at": datetime.now().isoformat(), **payload}) + "\n")
                 self.record.flush()
+
+    def page(self, path: str) -> tuple[int, str, str]:
+        """(status, content type, body) for a GET: the runbooks, their index, or a pointer to them."""
+        html_type = "text/html; charset=utf-8"
+        name = path.split("?", 1)[0].rstrip("/").removeprefix("/runbooks").lstrip("/")
+        if not path.startswith("/runbooks"):
+            return 200, "text/plain; charset=utf-8", "agentperf alerts: POST Alertmanager webhooks to /alerts\n"
+        try:
+            books = runbooks()
+        except (OSError, StackError) as exc:
+            return 500, "text/plain; charset=utf-8", f"no runbooks: {exc}\n"
+        if not name:
+            links = "\n".join(f"{i}. [`{n}`](/runbooks/{n})" for i, n in enumerate(sorted(books)[1:], 1))
+            page = markdown_page("otel_agentperf runbooks", books[""] + "\n" + links)
+            return 200, html_type, re.sub(r"\[<code>(\w+)</code>\]\((/runbooks/\w+)\)", r"<a href='\2'>\1</a>", page)
+        if name not in books or not name:
+            return 404, "text/plain; charset=utf-8", f"no runbook named {name!r}; see /runbooks/\n"
+        return 200, html_type, markdown_page(f"Runbook: {name}", books[name])
 
     def serve_forever(self) -> None:
         self.httpd.serve_forever()

@@ -1,9 +1,11 @@
 """``agentperf stack up|down|status``: Prometheus, Alertmanager and the alert printer without Docker.
 
 Uses the installed binaries (Debian: ``apt-get install prometheus prometheus-alertmanager``) with the same
-rule files and an equivalent Alertmanager route tree as the docker-compose stack, scraping the apps'
-Prometheus endpoints directly (no Collector). Processes are started in their own sessions and killed by
-PID. The integration tests drive exactly this code.
+rule files and the same Alertmanager route tree as the docker-compose stack, scraping the apps' Prometheus
+endpoints directly (or a Collector's Prometheus exporter, with ``honor_labels``). Every alert reaches the
+printer once, through the console receiver; receivers that need secrets stay off. Links carry the local
+addresses (``--web.external-url``, runbooks on the printer's port). Processes are started in their own
+sessions and killed by PID. The integration tests drive exactly this code.
 
 ``fast=True`` (``--fast``) is for demos and tests: 1 s scrape/evaluation and every duration in the rules
 divided by 60 (``[5m]`` → ``[5s]``, ``for: 10m`` → ``for: 10s``, ``offset 1d`` → ``offset 1440s``); the PromQL
@@ -25,14 +27,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-DEPLOY_ENV = "AGENTPERF_DEPLOY_DIR"
+from .bundle import DEPLOY_ENV, StackError, deploy_dir
+
+__all__ = ["DEPLOY_ENV", "StackError", "StackInfo", "deploy_dir", "start", "status", "stop", "write_configs"]
+
 RULE_FILES = ("agentperf-thresholds.yml", "agentperf-recording.yml", "agentperf-alerts.yml")
+RUNBOOK_BASE = "http://127.0.0.1:9095/runbooks/"
+"""Where the alert rules' ``runbook_url`` point (the printer's default port); rewritten to the chosen port."""
 _DURATION = re.compile(r"(\[|offset |for: )(\d+)([smhdw])(\])?")
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
-
-
-class StackError(Exception):
-    """Something the user must fix (one line)."""
 
 
 @dataclass
@@ -42,16 +45,6 @@ class StackInfo:
     alertmanager_url: str
     alerts_url: str
     pids: dict[str, int]
-
-
-def deploy_dir() -> Path:
-    configured = os.environ.get(DEPLOY_ENV)
-    candidates = [Path(configured)] if configured else []
-    candidates.append(Path(__file__).resolve().parents[2] / "deploy")
-    for path in candidates:
-        if (path / "prometheus" / "rules" / RULE_FILES[0]).exists():
-            return path
-    raise StackError(f"cannot find the deploy/ directory; set {DEPLOY_ENV} to a checkout's deploy/")
 
 
 def find_binary(*names: str) -> str:
@@ -91,7 +84,13 @@ def write_configs(
     alerts_port: int,
     fast: bool,
     thresholds: dict[str, float] | None = None,
+    honor_labels: bool = False,
 ) -> tuple[Path, Path]:
+    """Write the rules, prometheus.yml and alertmanager.yml into ``directory``.
+
+    ``honor_labels``: the targets are Collector Prometheus exporters, whose series carry their own ``job`` and
+    ``instance`` (from service.name and service.instance.id), as in deploy/prometheus/prometheus.yml.
+    """
     import yaml
 
     deploy = deploy_dir()
@@ -102,26 +101,38 @@ def write_configs(
         text = (deploy / "prometheus" / "rules" / name).read_text()
         if name == RULE_FILES[0] and thresholds:
             text = set_thresholds(text, thresholds)
+        text = text.replace(RUNBOOK_BASE, f"http://127.0.0.1:{alerts_port}/runbooks/")
         (rules_dir / name).write_text(compress(text) if fast else text)
     interval = "1s" if fast else "15s"
+    apps: dict[str, Any] = {"job_name": "agentperf", "static_configs": [{"targets": scrape_targets}]}
+    if honor_labels:
+        apps["honor_labels"] = True
     prometheus = {
         "global": {"scrape_interval": interval, "evaluation_interval": interval},
         "rule_files": [str(rules_dir / name) for name in RULE_FILES],
         "alerting": {"alertmanagers": [{"static_configs": [{"targets": [f"127.0.0.1:{alertmanager_port}"]}]}]},
         "scrape_configs": [
-            {"job_name": "agentperf", "static_configs": [{"targets": scrape_targets}]},
+            apps,
             {"job_name": "prometheus", "static_configs": [{"targets": [f"127.0.0.1:{prometheus_port}"]}]},
         ],
     }
     prometheus_path = directory / "prometheus.yml"
     prometheus_path.write_text(yaml.safe_dump(prometheus, sort_keys=False))
 
-    # Same route tree, grouping, inhibition and templates; every receiver delivers to the local printer
-    # (the chat/e-mail receivers need secrets that a laptop does not have).
+    # The same route tree, grouping, inhibition and templates. Webhooks to the compose printer go to the local
+    # one; integrations that read secrets from /run/secrets (paging, chat, once turned on) are dropped: a
+    # laptop has none. So every alert is printed once, by the console receiver.
     am: dict[str, Any] = yaml.safe_load((deploy / "alertmanager" / "alertmanager.yml").read_text())
     am["templates"] = [str(deploy / "alertmanager" / "templates" / "*.tmpl")]
-    webhook = {"url": f"http://127.0.0.1:{alerts_port}/alerts", "send_resolved": True}
-    am["receivers"] = [{"name": r["name"], "webhook_configs": [webhook]} for r in am["receivers"]]
+    receivers: list[dict[str, Any]] = []
+    for receiver in am["receivers"]:
+        configured: list[dict[str, Any]] = receiver.get("webhook_configs") or []
+        hooks = [dict(h) for h in configured]
+        for hook in hooks:
+            if "//agentperf-alerts:" in str(hook.get("url", "")):
+                hook["url"] = f"http://127.0.0.1:{alerts_port}/alerts"
+        receivers.append({"name": receiver["name"], **({"webhook_configs": hooks} if hooks else {})})
+    am["receivers"] = receivers
     if fast:
         am["route"].update({"group_wait": "1s", "group_interval": "2s", "repeat_interval": "1m"})
         for child in am["route"].get("routes", []):
@@ -160,6 +171,7 @@ def start(
     alerts_port: int = 9095,
     fast: bool = False,
     thresholds: dict[str, float] | None = None,
+    honor_labels: bool = False,
     timeout: float = 30.0,
 ) -> StackInfo:
     if (directory / "pids.json").exists() and any(status(directory).values()):
@@ -174,6 +186,7 @@ def start(
         alerts_port=alerts_port,
         fast=fast,
         thresholds=thresholds,
+        honor_labels=honor_labels,
     )
     pids = {
         "alerts": _spawn(
@@ -183,12 +196,14 @@ def start(
         ),
         "alertmanager": _spawn(
             [alertmanager_bin, f"--config.file={alertmanager_cfg}", f"--storage.path={directory / 'am-data'}",
-             f"--web.listen-address=127.0.0.1:{alertmanager_port}", "--cluster.listen-address="],
+             f"--web.listen-address=127.0.0.1:{alertmanager_port}", "--cluster.listen-address=",
+             f"--web.external-url=http://127.0.0.1:{alertmanager_port}"],
             directory / "alertmanager.log",
         ),
         "prometheus": _spawn(
             [prometheus_bin, f"--config.file={prometheus_cfg}", f"--storage.tsdb.path={directory / 'prom-data'}",
-             f"--web.listen-address=127.0.0.1:{prometheus_port}", "--web.enable-lifecycle"],
+             f"--web.listen-address=127.0.0.1:{prometheus_port}", "--web.enable-lifecycle",
+             f"--web.external-url=http://127.0.0.1:{prometheus_port}"],
             directory / "prometheus.log",
         ),
     }  # fmt: skip
@@ -207,7 +222,8 @@ def start(
         if dead:
             stop(directory)
             raise StackError(f"{', '.join(dead)} exited; see the logs in {directory}")
-        if _ready(info.prometheus_url + "/-/ready") and _ready(info.alertmanager_url + "/-/ready"):
+        printer = f"http://127.0.0.1:{alerts_port}/"
+        if _ready(info.prometheus_url + "/-/ready") and _ready(info.alertmanager_url + "/-/ready") and _ready(printer):
             return info
         time.sleep(0.2)
     stop(directory)

@@ -1,6 +1,11 @@
-"""End to end on the native stack (`agentperf stack up --fast` code path): the real SDK's demo runs, a
-real Prometheus scrapes it with our rules, every dashboard query returns data, an injected fault fires
-the matching alerts, Alertmanager routes them to the webhook printer with their text, and they resolve.
+"""End to end on the native stack (`agentperf stack up --fast` code path), on both naming paths at once.
+
+One run of the real SDK's demo feeds two stacks: one scrapes the demo's own Prometheus endpoint (the SDK's
+names, as `agentperf stack` does), the other scrapes the Collector path (the demo's OTLP, named by the
+Collector Prometheus exporter's rules, tests/support/prom.py, scraped with honor_labels as in
+deploy/prometheus/prometheus.yml). On each: every dashboard query returns data; an injected fault fires the
+matching alerts (and the resource alert, its threshold lowered), Alertmanager delivers each once to the
+printer with its text, runbook and external links; they resolve while healthy traffic continues.
 """
 
 from __future__ import annotations
@@ -11,46 +16,38 @@ import re
 import subprocess
 import sys
 import time
+import urllib.request
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from otel_agentperf.stack import runner as _stack
-from tests.support.prom import free_port, require_binary
+from tests.support.otlp_receiver import GrpcReceiver
+from tests.support.prom import (
+    CollectorPath,
+    dashboard_queries,
+    fake_gpu_pythonpath,
+    free_port,
+    require_binary,
+    substitute,
+)
 
 pytestmark = pytest.mark.integration
 
 ROOT = Path(__file__).resolve().parents[2]
-VARIABLES = {"$job": ".*", "$agent": ".*", "$model": ".*", "$__rate_interval": "15s", "${datasource}": "prometheus"}
-
-
-def substitute(expr: str) -> str:
-    for name, value in VARIABLES.items():
-        expr = expr.replace(name, value)
-    return expr
-
-
-def dashboard_queries() -> list[tuple[str, str, str]]:
-    """(dashboard, panel title or variable, PromQL) for every panel target and template variable."""
-    out: list[tuple[str, str, str]] = []
-    for path in sorted((ROOT / "grafana" / "dashboards").glob("*.json")):
-        board = json.loads(path.read_text())
-        for panel in board["panels"]:
-            for target in panel.get("targets", []):
-                out.append((board["uid"], panel["title"], target["expr"]))
-        for variable in board["templating"]["list"]:
-            if variable["type"] != "query":
-                continue
-            match = re.fullmatch(r"label_values\((.+), (\w+)\)", variable["query"])
-            assert match, variable["query"]
-            out.append((board["uid"], f"${variable['name']}", f"count by ({match.group(2)}) ({match.group(1)})"))
-    return out
+THRESHOLDS = {
+    # The demo at --time-scale 0.1 and --rate 4 spends ~$17k/day normally and ~$160k/day during the fault.
+    "agentperf:budget:usd_per_day": 40_000,
+    # Resource pressure on purpose: system memory is always over 1 %, so ProcessResourcePressure must fire.
+    "agentperf:system_memory:max_ratio": 0.01,
+}
 
 
 def query(prom: str, promql: str) -> list[dict[str, Any]]:
     import urllib.parse
-    import urllib.request
 
     with urllib.request.urlopen(f"{prom}/api/v1/query?{urllib.parse.urlencode({'query': promql})}", timeout=10) as r:
         body = json.loads(r.read())
@@ -65,13 +62,13 @@ def notifications(directory: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def delivered(directory: Path, alertname: str, status: str) -> list[dict[str, Any]]:
+def delivered(directory: Path, alertname: str, status: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
     return [
         (n, a)
         for n in notifications(directory)
         for a in n["alerts"]
         if a["labels"].get("alertname") == alertname and a["status"] == status
-    ]  # type: ignore[return-value]
+    ]
 
 
 def wait(predicate: Any, timeout: float, what: str) -> Any:
@@ -84,89 +81,145 @@ def wait(predicate: Any, timeout: float, what: str) -> Any:
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def test_stack_end_to_end(tmp_path: Path) -> None:
+@dataclass
+class Path_:
+    name: str
+    job: str  # the job label the series get on this path
+    info: _stack.StackInfo
+    ports: dict[str, int]
+
+
+def start_stack(directory: Path, name: str, target: str, *, honor_labels: bool, job: str) -> Path_:
+    ports = {"prometheus": free_port(), "alertmanager": free_port(), "alerts": free_port()}
+    info = _stack.start(
+        directory / name,
+        [target],
+        prometheus_port=ports["prometheus"],
+        alertmanager_port=ports["alertmanager"],
+        alerts_port=ports["alerts"],
+        fast=True,
+        thresholds=THRESHOLDS,
+        honor_labels=honor_labels,
+    )
+    return Path_(name, job, info, ports)
+
+
+def check_fault_alerts(path: Path_, started: float) -> None:
+    """The fault's alerts on one path: fired, printed once (one receiver posts to the printer), with text,
+    a runbook the printer serves, and links to Prometheus and Alertmanager as the browser reaches them."""
+    directory = path.info.dir
+    burn = wait(lambda: delivered(directory, "AgentErrorBudgetBurnFast", "firing"), 60, f"{path.name}: burn")
+    note, alert = burn[0]
+    assert alert["labels"]["gen_ai_agent_name"] == "writer" and alert["labels"]["severity"] == "critical"
+    assert alert["labels"]["job"] == path.job
+    assert alert["annotations"]["summary"] == "Agent writer is burning its error budget fast"
+    assert re.match(
+        rf"writer \({re.escape(path.job)}\) failed \d+(\.\d+)?% of invocations over the last hour",
+        alert["annotations"]["description"],
+    )
+    assert alert["generatorURL"].startswith(f"http://127.0.0.1:{path.ports['prometheus']}/graph?")
+    assert note["externalURL"] == f"http://127.0.0.1:{path.ports['alertmanager']}"
+    runbook = alert["annotations"]["runbook_url"]
+    assert runbook == f"http://127.0.0.1:{path.ports['alerts']}/runbooks/AgentErrorBudgetBurnFast"
+    with urllib.request.urlopen(runbook, timeout=5) as r:
+        assert r.status == 200 and "AgentErrorBudgetBurnFast" in r.read().decode()
+    spend = wait(lambda: delivered(directory, "SpendOverBudget", "firing"), 30, f"{path.name}: spend")
+    assert spend[0][1]["annotations"]["summary"].startswith("Projected spend $")
+    unpriced = wait(lambda: delivered(directory, "UnpricedModelCalls", "firing"), 30, f"{path.name}: unpriced")
+    assert unpriced[0][1]["labels"]["gen_ai_request_model"] == "acme-guard-1"
+    assert time.monotonic() - started < 15 + 25 + 15, "alerts fired during the fault"
+    # The resource gauges, `_ratio` on the Collector path: the alert still fires (it could not before).
+    pressure = wait(lambda: delivered(directory, "ProcessResourcePressure", "firing"), 30, f"{path.name}: pressure")
+    assert pressure[0][1]["labels"]["job"] == path.job
+    # One receiver posts to the printer: paging and chat have nothing to post to until turned on.
+    assert {n["receiver"] for n in notifications(directory)} == {"agentperf-console"}
+
+
+@pytest.mark.timeout(300)  # ~105 s here: two stacks, a 2-minute demo; room for a slower CI machine
+def test_stack_end_to_end_on_both_naming_paths(tmp_path: Path) -> None:
     require_binary("prometheus")
     require_binary("prometheus-alertmanager", "alertmanager")
+    receiver = GrpcReceiver()
+    collector = CollectorPath(receiver.received)
     demo_port = free_port()
-    info = _stack.start(
-        tmp_path / "stack",
-        [f"127.0.0.1:{demo_port}"],
-        prometheus_port=free_port(),
-        alertmanager_port=free_port(),
-        alerts_port=free_port(),
-        fast=True,
-        # The demo at --time-scale 0.1 spends ~$17k/day normally and ~$160k/day during the fault.
-        thresholds={"agentperf:budget:usd_per_day": 40_000},
-    )
-    started = time.monotonic()
-    demo = subprocess.Popen(
-        [
-            sys.executable, "-m", "otel_agentperf", "demo", "--duration", "120", "--rate", "4",
-            "--time-scale", "0.1", "--seed", "3", "--port", str(demo_port),
-            "--fault-at", "15", "--fault-for", "25",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env={k: v for k, v in os.environ.items() if not k.startswith("OTEL_")},
-    )  # fmt: skip
+    paths = [
+        start_stack(tmp_path, "sdk", f"127.0.0.1:{demo_port}", honor_labels=False, job="agentperf"),
+    ]
+    demo: subprocess.Popen[bytes] | None = None
     try:
-        prom = info.prometheus_url
-        wait(lambda: query(prom, "sum(gen_ai_invoke_agent_duration_seconds_count)"), 30, "the first scrape")
+        paths.append(start_stack(tmp_path, "collector", collector.target, honor_labels=True, job="agentperf-demo"))
+        started = time.monotonic()
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}
+        env["PYTHONPATH"] = os.pathsep.join([fake_gpu_pythonpath(str(tmp_path / "gpu")), str(ROOT)])
+        demo = subprocess.Popen(
+            [
+                sys.executable, "-m", "otel_agentperf", "demo", "--duration", "120", "--rate", "4",
+                "--time-scale", "0.1", "--seed", "3", "--port", str(demo_port), "--otlp", receiver.endpoint,
+                "--fault-at", "15", "--fault-for", "25",
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            cwd=tmp_path,
+        )  # fmt: skip
+        for path in paths:
+            wait(lambda p=path: query(p.info.prometheus_url, "sum(gen_ai_invoke_agent_duration_seconds_count)"), 30,
+                 f"{path.name}: the first scrape")  # fmt: skip
 
-        # The fault: the writer crashes → error-budget burn (critical → paging); spend spikes over the
-        # budget (critical); the unpriced moderation model (warning → chat), all via the printer.
-        burn = wait(lambda: delivered(info.dir, "AgentErrorBudgetBurnFast", "firing"), 60, "the burn alert")
-        assert {n["receiver"] for n, _ in burn} >= {"paging"}  # critical → the paging receiver (and the console)
-        alert = burn[0][1]
-        assert alert["labels"]["gen_ai_agent_name"] == "writer" and alert["labels"]["severity"] == "critical"
-        assert alert["annotations"]["summary"] == "Agent writer is burning its error budget fast"
-        assert re.match(
-            r"writer \(agentperf\) failed \d+(\.\d+)?% of invocations over the last hour",
-            alert["annotations"]["description"],
-        )
-        spend = wait(lambda: delivered(info.dir, "SpendOverBudget", "firing"), 30, "the spend alert")
-        assert spend[0][1]["annotations"]["summary"].startswith("Projected spend $")
-        unpriced = wait(lambda: delivered(info.dir, "UnpricedModelCalls", "firing"), 30, "the unpriced alert")
-        receivers = lambda: {n["receiver"] for n, _ in delivered(info.dir, "UnpricedModelCalls", "firing")}  # noqa: E731
-        wait(lambda: receivers() >= {"chat"}, 10, "the warning on the chat receiver")
-        assert unpriced[0][1]["labels"]["gen_ai_request_model"] == "acme-guard-1"
-        assert time.monotonic() - started < 15 + 25 + 10, "alerts fired during the fault"
+        # The fault: the writer crashes → error-budget burn (critical); spend over budget (critical); the
+        # unpriced moderation model (warning); resource pressure (warning, threshold lowered).
+        for path in paths:
+            check_fault_alerts(path, started)
 
-        # Every panel and variable query of every dashboard returns data (alerts are firing right now).
-        empty = []
-        for uid, title, expr in dashboard_queries():
-            promql = substitute(expr)
-            result = query(prom, promql)
-            if not result and expr not in OPTIONAL:
-                empty.append(f"{uid} / {title}: {promql}")
+        # Every panel and variable query of every dashboard returns data, on each path (alerts firing now).
+        empty = [
+            f"{path.name} · {uid} / {title}: {substitute(expr, path.job)}"
+            for path in paths
+            for uid, title, expr in dashboard_queries()
+            if not query(path.info.prometheus_url, substitute(expr, path.job))
+        ]
         assert not empty, "queries without data:\n" + "\n".join(empty)
 
         # The fault stops at 40 s: the burn alert resolves within seconds, the spend alert once the
         # (compressed) hour of spend has passed; Alertmanager sends both resolutions.
-        wait(lambda: delivered(info.dir, "AgentErrorBudgetBurnFast", "resolved"), 60, "the burn resolution")
-        wait(lambda: delivered(info.dir, "SpendOverBudget", "resolved"), 60, "the spend resolution")
+        for path in paths:
+            wait(lambda p=path: delivered(p.info.dir, "AgentErrorBudgetBurnFast", "resolved"), 60,
+                 f"{path.name}: the burn resolution")  # fmt: skip
+            wait(lambda p=path: delivered(p.info.dir, "SpendOverBudget", "resolved"), 60,
+                 f"{path.name}: the spend resolution")  # fmt: skip
         elapsed = time.monotonic() - started
         assert demo.poll() is None, f"healthy traffic should still run when the alerts resolve ({elapsed:.0f} s)"
-        printed = (info.dir / "alerts.log").read_text()
-        assert "FIRING" in printed and "RESOLVED" in printed and "burning its error budget fast" in printed
+        for path in paths:
+            printed = (path.info.dir / "alerts.log").read_text()
+            assert "FIRING" in printed and "RESOLVED" in printed and "burning its error budget fast" in printed
+            assert f"runbook: http://127.0.0.1:{path.ports['alerts']}/runbooks/" in printed
     finally:
-        demo.kill()
-        demo.wait(timeout=10)
-        _stack.stop(info.dir)
-    assert _stack.status(info.dir) == {}
+        if demo is not None:
+            demo.kill()
+            demo.wait(timeout=10)
+        for path in paths:
+            _stack.stop(path.info.dir)
+        collector.stop()
+        receiver.stop()
+    assert all(_stack.status(path.info.dir) == {} for path in paths)
 
 
-OPTIONAL: frozenset[str] = frozenset()
-
-
-def _load_optional() -> None:
-    sys.path.insert(0, str(ROOT / "grafana"))
-    try:
-        import build_dashboards  # type: ignore[import-not-found]
-
-        globals()["OPTIONAL"] = build_dashboards.OPTIONAL
-    finally:
-        sys.path.pop(0)
-
-
-_load_optional()
+def test_the_demo_does_not_page_with_the_default_budget(tmp_path: Path) -> None:
+    """The shipped daily budget is the demo's: its normal traffic at the default rate stays under it (the
+    fault's spend, ~9× more, goes over it). Measured on a real demo run, projected over a day."""
+    rules = yaml.safe_load((ROOT / "deploy" / "prometheus" / "rules" / "agentperf-thresholds.yml").read_text())
+    budget_rule = next(r for g in rules["groups"] for r in g["rules"] if r["record"] == "agentperf:budget:usd_per_day")
+    budget = float(re.fullmatch(r"vector\((.+)\)", budget_rule["expr"].strip()).group(1))  # type: ignore[union-attr]
+    summary_path = tmp_path / "summary.json"
+    duration = 10.0
+    out = subprocess.run(
+        [sys.executable, "-m", "otel_agentperf", "demo", "--duration", str(duration), "--time-scale", "0.1",
+         "--port", "0", "--json", str(summary_path)],
+        capture_output=True, text=True, timeout=90, cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if not k.startswith("OTEL_")},
+    )  # fmt: skip
+    assert out.returncode == 0, out.stderr[-2000:]
+    spend = json.loads(summary_path.read_text())["spend"]["total_usd"]
+    per_day = spend / duration * 86400
+    assert 1000 < per_day < budget / 2, f"the demo projects ${per_day:,.0f}/day against a ${budget:,.0f} budget"
+    assert per_day * 9 > budget  # the injected fault's spend still pages
