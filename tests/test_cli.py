@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -60,3 +61,15 @@ def test_bad_arguments_exit_2_with_one_line(args: tuple[str, ...]) -> None:
 def test_help_has_examples(command: str) -> None:
     out = agentperf(command, "--help")
     assert out.returncode == 0 and "examples:" in out.stdout
+
+
+def test_stack_export_writes_a_compose_folder(tmp_path: Path) -> None:
+    target = tmp_path / "stack"
+    out = agentperf("stack", "export", str(target))
+    assert out.returncode == 0, out.stderr
+    for name in ("docker-compose.yml", "Dockerfile", "deploy/prometheus/rules", "grafana/dashboards"):
+        assert (target / name).exists(), name
+    again = agentperf("stack", "export", str(target))
+    assert again.returncode == 3 and "--force" in again.stderr
+    assert agentperf("stack", "export", str(target), "--force").returncode == 0
+    assert agentperf("stack", "export").returncode == 2

@@ -49,7 +49,7 @@ COUNTERS = {"agentperf.cost.unpriced_calls": "{call}", "agentperf.cost.other": "
 GAUGES = {
     "agentperf.suggestions.active": "{suggestion}",
     "agentperf.suggestions.savings_usd_per_day": "{USD}",
-    "agentperf.health.score": "1",
+    "agentperf.health.score": "{score}",  # 0-100, not a ratio: unit "1" made the Collector add _ratio
     "process.cpu.utilization": "1",
     "process.memory.usage": "By",
     "process.thread.count": "{thread}",

@@ -51,6 +51,7 @@ _EPILOG_STACK = """examples:
   agentperf stack up --fast             1 s scrapes and rule durations ÷ 60: see alerts fire within a minute
   agentperf stack status
   agentperf stack down
+  agentperf stack export ./agentperf-stack   docker-compose.yml, Dockerfile, deploy/, grafana/ for docker compose
 
 exit status: 0 done, 1 not running (status), 3 cannot start (missing binaries, port in use)
 """
@@ -194,7 +195,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG_STACK,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    stack.add_argument("action", choices=("up", "down", "status"))
+    stack.add_argument("action", choices=("up", "down", "status", "export"))
+    stack.add_argument("target", nargs="?", metavar="DIR", help="export: the folder for docker compose")
+    stack.add_argument("--force", action="store_true", help="export: overwrite files already in DIR")
     stack.add_argument("--dir", help="state directory (default ~/.local/state/agentperf/stack)")
     stack.add_argument("--scrape", action="append", metavar="HOST:PORT", help="app endpoints (default 127.0.0.1:9464)")
     stack.add_argument("--prometheus-port", type=int, default=9090)
@@ -348,6 +351,17 @@ def _run_stack(args: argparse.Namespace) -> int:
 
     directory = Path(args.dir) if args.dir else _stack.default_dir()
     try:
+        if args.action == "export":
+            from ..stack import bundle
+
+            if not args.target:
+                print("agentperf stack export: give the folder to write, e.g. ./agentperf-stack", file=sys.stderr)
+                return 2
+            written = bundle.export(Path(args.target), force=args.force)
+            print(
+                f"wrote {len(written)} entries to {args.target}; start with: cd {args.target} && docker compose up -d"
+            )
+            return 0
         if args.action == "up":
             info = _stack.start(
                 directory,

@@ -82,9 +82,11 @@ def from_prometheus(base_url: str, window: str = "15m", timeout: float = 10.0, a
             key = (name, labels)
             increases[key] = increases.get(key, 0.0) + value
     for name in GAUGES:
-        for labels, value in _instant(base, f"avg_over_time({name}[{window}])", timeout, at):
-            key = (name, labels)
-            gauges[key] = max(gauges.get(key, 0.0), value)
+        # Through a Collector, gauges with unit "1" are exported with a `_ratio` suffix: read either name.
+        for variant in (name, f"{name}_ratio") if name.endswith("_utilization") else (name,):
+            for labels, value in _instant(base, f"avg_over_time({variant}[{window}])", timeout, at):
+                key = (name, labels)
+                gauges[key] = max(gauges.get(key, 0.0), value)
     hourly = 0.0
     for series in (f"{COST}_sum", OTHER_COST):
         hourly += sum(value for _, value in _instant(base, f"sum(increase({series}[1h]))", timeout, at))

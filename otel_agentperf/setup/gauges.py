@@ -27,7 +27,9 @@ def register_gauges(meter: Meter, state: State) -> None:
     meter.create_observable_gauge(
         sc.SUGGESTIONS_SAVINGS, [delegate("savings")], unit="{USD}", description="USD per day the suggestions save"
     )
-    meter.create_observable_gauge(sc.HEALTH_SCORE, [delegate("health")], unit="1", description="Health score 0-100")
+    meter.create_observable_gauge(
+        sc.HEALTH_SCORE, [delegate("health")], unit="{score}", description="Health score 0-100"
+    )
     resources.register(meter)
 
 
