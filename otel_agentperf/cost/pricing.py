@@ -16,11 +16,11 @@ from __future__ import annotations
 import math
 import os
 import re
-import threading
 from collections.abc import Mapping
 from typing import Any, cast
 
 from .._errors import AgentPerfConfigError, logger
+from .._locks import new_lock
 from .catalog import from_genai_prices
 from .prices import DAY_S, ModelPrices, Rate
 
@@ -86,7 +86,7 @@ class PriceBook:
         self._aliases = {k.lower(): v for k, v in (aliases or {}).items()}
         # (provider, model) -> (prices, UTC day they were resolved for): dated changes apply at day bounds.
         self._cache: dict[tuple[str | None, str], tuple[ModelPrices | None, int]] = {}
-        self._lock = threading.Lock()
+        self._lock = new_lock()
         self.uncached_lookups = 0
         file_path = os.environ.get(PRICES_FILE_ENV)
         if file_path:
