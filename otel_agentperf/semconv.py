@@ -106,6 +106,19 @@ UNPRICED_CALLS: Final = "agentperf.cost.unpriced_calls"
 """Counter of inferences whose model has no known price (labels: provider, model)."""
 OTHER_COST: Final = "agentperf.cost.other"
 """Counter of non-token USD recorded with ``record_cost`` (labels: kind, agent)."""
+DEDUPLICATED_CALLS: Final = "agentperf.cost.deduplicated_calls"
+"""Counter of other instrumentations' inference spans not priced because another span already carries the
+call's cost (labels: ``agentperf.deduplicated.scope``, ``agentperf.deduplicated.reason``)."""
+AGENTPERF_DEDUPLICATED_SCOPE: Final = "agentperf.deduplicated.scope"
+"""Metric-only: instrumentation scope of the span that was not priced (at most 32 values, then ``_OTHER``)."""
+AGENTPERF_DEDUPLICATED_REASON: Final = "agentperf.deduplicated.reason"
+"""Metric-only: why the span was not priced, one of the ``DEDUP_*`` values."""
+DEDUP_TRACE_LLM: Final = "trace_llm"
+"""Inside or around one of our ``@trace_llm`` spans, which carries the call's cost."""
+DEDUP_NESTED: Final = "nested"
+"""An inference span nested in it or around it carries the call's cost."""
+DEDUP_SAME_RESPONSE: Final = "same_response"
+"""A span of another instrumentation, overlapping it in the same trace, has the same ``gen_ai.response.id``."""
 
 SUGGESTIONS_ACTIVE: Final = "agentperf.suggestions.active"
 """Gauge: 1 per active optimization suggestion (labels: rule, severity, scope; at most 100 series)."""
@@ -151,6 +164,8 @@ METRIC_LABELS: Final = frozenset(
         GEN_AI_WORKFLOW_NAME,
         ERROR_TYPE,
         AGENTPERF_COST_KIND,
+        AGENTPERF_DEDUPLICATED_SCOPE,
+        AGENTPERF_DEDUPLICATED_REASON,
         SUGGESTION_RULE,
         SUGGESTION_SEVERITY,
         SUGGESTION_SCOPE,
@@ -168,6 +183,7 @@ PROMETHEUS_NAMES: Final = {
     CLIENT_OPERATION_COST: "gen_ai_client_operation_cost",
     CLIENT_TOKEN_CACHE_READ: "agentperf_client_token_cache_read",
     UNPRICED_CALLS: "agentperf_cost_unpriced_calls_total",
+    DEDUPLICATED_CALLS: "agentperf_cost_deduplicated_calls_total",
     OTHER_COST: "agentperf_cost_other_total",
     SUGGESTIONS_ACTIVE: "agentperf_suggestions_active",
     SUGGESTIONS_SAVINGS: "agentperf_suggestions_savings_usd_per_day",

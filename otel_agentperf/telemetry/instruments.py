@@ -5,12 +5,12 @@ Imports only OpenTelemetry's API and our own fast histograms: this is the bottom
 
 from __future__ import annotations
 
-import threading
 from typing import Any, Protocol
 
 from opentelemetry.metrics import Histogram, Meter
 
 from .. import semconv as sc
+from .._locks import new_lock
 from .aggregate import FastMetrics
 
 # Index of each histogram in ``Instruments.names``; the first four are the duration of each span kind.
@@ -68,21 +68,25 @@ class SdkSeries:
 class Instruments:
     """The histograms of one meter: fast cells when the provider is ours, SDK instruments otherwise."""
 
-    __slots__ = ("_sdk", "_fast", "unpriced_calls", "other_cost")
+    __slots__ = ("_sdk", "_fast", "unpriced_calls", "other_cost", "deduplicated_calls")
 
     def __init__(self, meter: Meter, fast: FastMetrics | None = None) -> None:
         # Rare events (unpriced calls, non-token costs). On our own providers they are fast cells too, so
         # that a forked child starts them from zero like every other series.
         unpriced = (sc.UNPRICED_CALLS, sc.UNIT_CALLS, "LLM calls whose model has no known price")
         other = (sc.OTHER_COST, sc.UNIT_USD, "Non-token costs recorded with record_cost, in USD")
+        dedup = (sc.DEDUPLICATED_CALLS, sc.UNIT_CALLS, "Inference spans not priced: another span has the call's cost")
         self.unpriced_calls: Counter
         self.other_cost: Counter
+        self.deduplicated_calls: Counter
         if fast is not None:
             self.unpriced_calls = fast.counter(*unpriced)
             self.other_cost = fast.counter(*other)
+            self.deduplicated_calls = fast.counter(*dedup)
         else:
             self.unpriced_calls = meter.create_counter(unpriced[0], unit=unpriced[1], description=unpriced[2])
             self.other_cost = meter.create_counter(other[0], unit=other[1], description=other[2])
+            self.deduplicated_calls = meter.create_counter(dedup[0], unit=dedup[1], description=dedup[2])
         if fast is not None:
             self._fast = tuple(fast.histogram(n, u, d, b) for n, u, d, b in HISTOGRAMS)
             self._sdk: tuple[Histogram, ...] = ()
@@ -118,7 +122,7 @@ class LabelTable:
         self._table: dict[Any, Any] = {}
         self.max_size = max_size
         self.overflowed = 0
-        self._lock = threading.Lock()
+        self._lock = new_lock()
 
     def get(self, key: Any) -> Any:
         return self._table.get(key)

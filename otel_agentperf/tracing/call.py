@@ -73,6 +73,7 @@ class Call:
         "fp",
         "prefix",
         "resources0",
+        "foreign_usage",
     )
 
     def __init__(self, spec: Spec, args: tuple[Any, ...], kwargs: dict[str, Any], attach: bool = True) -> None:
@@ -84,6 +85,7 @@ class Call:
         self.fp: int | None = None
         self.prefix: tuple[str, int, int] | None = None
         self.usage: Usage | None = None
+        self.foreign_usage: Usage | None = None  # what another instrumentation's span inside this LLM call saw
         self.totals: Usage | None = None
         self.explicit_usage = False
         self.chunks = 0
@@ -256,6 +258,8 @@ class Call:
             end = _perf()
             duration = end - self.t0  # perf_counter is monotonic
             usage = self.usage
+            if usage is None and self.foreign_usage is not None:  # nothing read from the result: use theirs
+                usage = self.usage = self.foreign_usage
             series = self._series(error)
             # Recorded after the span's context is detached: with the default trace-based exemplar filter an
             # exemplar links to the enclosing span (same trace); offering one per call for the span itself
@@ -312,6 +316,13 @@ class Call:
                 parent._absorb(totals)
             if self.cost:
                 parent.absorb_cost(self.cost)
+
+    def absorb_foreign(self, usage: Usage, usd: float | None) -> None:
+        """An inference priced by the span processor under this call: its tokens and cost roll up here."""
+        if usage.has_tokens():
+            self._absorb(usage)
+        if usd:
+            self.absorb_cost(usd)
 
     def absorb_cost(self, usd: float) -> None:
         with _rollup_lock:
