@@ -154,8 +154,9 @@ def main() -> None:
 
     # Cost alone: what pricing adds to an LLM call once warm (cached lookup, arithmetic, cost histogram).
     from otel_agentperf.cost.usage import Usage
+    from otel_agentperf.telemetry.instruments import COST
     from otel_agentperf.tracing.accounting import price
-    from otel_agentperf.tracing.state import COST, STATE
+    from otel_agentperf.tracing.state import STATE
 
     cost_series = STATE.instruments.series(COST, {"gen_ai.operation.name": "chat", "gen_ai.request.model": "bench"})
     bench_usage = Usage(input_tokens=1200, output_tokens=300, cache_read_tokens=1024)
