@@ -45,7 +45,11 @@ REFERENCE["agentperf.client.token.cache_read"] = (
     "{token}",
     [1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864],
 )
-COUNTERS = {"agentperf.cost.unpriced_calls": "{call}", "agentperf.cost.other": "{USD}"}
+COUNTERS = {
+    "agentperf.cost.unpriced_calls": "{call}",
+    "agentperf.spans.dropped": "{span}",
+    "agentperf.cost.other": "{USD}",
+}
 GAUGES = {
     "agentperf.suggestions.active": "{suggestion}",
     "agentperf.suggestions.savings_usd_per_day": "{USD}",

@@ -20,7 +20,7 @@ from opentelemetry.sdk.metrics.export import MetricExporter, MetricReader, Perio
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
-from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter
 from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import TracerProvider
@@ -49,6 +49,7 @@ from .exporters import (
 )
 from .gauges import register_gauges_if_collected
 from .processes import finish_before_fork, install_fork_hook
+from .queues import CountingBatchSpanProcessor
 from .threads import patch_thread_pools
 
 _CAPTURE_ON = frozenset({"true", "1", "span_only", "span_and_event"})
@@ -241,7 +242,7 @@ def configure(
                 # Our own bounded shutdown runs at exit instead of the SDK's unbounded one.
                 sdk_tp = SdkTracerProvider(resource=resource, sampler=sampler, shutdown_on_exit=False)
                 for exporter in span_exporters(traces_exporter, otlp_endpoint, protocol):
-                    processor = SimpleSpanProcessor if is_console(exporter) else BatchSpanProcessor
+                    processor = SimpleSpanProcessor if is_console(exporter) else CountingBatchSpanProcessor
                     sdk_tp.add_span_processor(processor(exporter))
                 tracer_provider = sdk_tp
                 owned = True

@@ -9,6 +9,7 @@ from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from .. import semconv as sc
 from ..telemetry import resources
 from ..tracing.state import State
+from .queues import observe_dropped
 
 
 def register_gauges(meter: Meter, state: State) -> None:
@@ -29,6 +30,9 @@ def register_gauges(meter: Meter, state: State) -> None:
     )
     meter.create_observable_gauge(
         sc.HEALTH_SCORE, [delegate("health")], unit="{score}", description="Health score 0-100"
+    )
+    meter.create_observable_counter(
+        sc.SPANS_DROPPED, [observe_dropped], unit="{span}", description="Spans dropped by a full export queue"
     )
     resources.register(meter)
 
