@@ -55,21 +55,22 @@ class ModelPrices:
     # Time-of-day prices: the UTC day split into windows, each with its own flat-rate ``ModelPrices``.
     windows: tuple[PriceWindow, ...] = ()
 
+    def window(self, when: float) -> PriceWindow | None:
+        """The time-of-day window in force at ``when`` (seconds since the epoch); ``None`` for a flat price."""
+        if not self.windows:
+            return None
+        index = bisect_right(self.windows, int(when) % DAY_S, key=_start) - 1
+        return self.windows[index]
+
     def at(self, when: float) -> ModelPrices:
         """The flat rates in force at ``when`` (seconds since the epoch)."""
-        if not self.windows:
-            return self
-        second = int(when) % DAY_S
-        index = bisect_right([w.start_s for w in self.windows], second) - 1
-        return self.windows[index].prices
+        window = self.window(when)
+        return self if window is None else window.prices
 
     def window_at(self, when: float) -> str | None:
         """The label of the time-of-day window in force at ``when`` (``None`` for a flat price)."""
-        if not self.windows:
-            return None
-        second = int(when) % DAY_S
-        index = bisect_right([w.start_s for w in self.windows], second) - 1
-        return self.windows[index].label
+        window = self.window(when)
+        return None if window is None else window.label
 
     def cost(self, usage: Usage, at: float) -> float:
         """USD for one call made at ``at`` (seconds since the epoch).
@@ -116,3 +117,7 @@ class PriceWindow:
     start_s: int
     label: str
     prices: ModelPrices
+
+
+def _start(window: PriceWindow) -> int:
+    return window.start_s
