@@ -119,13 +119,33 @@ def test_deepseek_peak_and_off_peak(hour: int, minute: int, rates: tuple[float, 
     assert [w.label for w in found.windows] == ["16:30-00:30 UTC", "00:30-16:30 UTC", "16:30-00:30 UTC"]
 
 
-@pytest.mark.parametrize("hour", [3, 12, 18, 23])
-def test_price_table_at_any_hour(hour: int) -> None:
-    """The same call costs what genai-prices says at that hour, for every row (time-of-day prices included)."""
+def reference_usd(ours: Any, usage: Usage, when: datetime) -> float:
+    """genai-prices' own Decimal ``calc_price`` for the model our price book resolved (named in its source)."""
     import warnings
 
     from genai_prices import Usage as GUsage
     from genai_prices import calc_price
+
+    ref_provider, ref_model = ours.source.split("(", 1)[1].split(")", 1)[0].split("/", 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = calc_price(
+            GUsage(
+                input_tokens=usage.input_tokens or 0,
+                output_tokens=usage.output_tokens or 0,
+                cache_read_tokens=usage.cache_read_tokens or 0,
+                cache_write_tokens=usage.cache_write_tokens or 0,
+            ),
+            ref_model,
+            provider_id=ref_provider,
+            genai_request_timestamp=when,
+        )
+    return float(theirs.total_price)
+
+
+@pytest.mark.parametrize("hour", [3, 12, 18, 23])
+def test_price_table_at_any_hour(hour: int) -> None:
+    """The same call costs what genai-prices says at that hour, for every row (time-of-day prices included)."""
 
     when = datetime(2026, 11, 20, hour, 15, tzinfo=UTC)
     book = PriceBook()
@@ -133,21 +153,7 @@ def test_price_table_at_any_hour(hour: int) -> None:
     for provider, model, _ in PRICES:
         ours = book.lookup(provider, model, when.timestamp())
         assert ours is not None
-        ref_provider, ref_model = ours.source.split("(", 1)[1].split(")", 1)[0].split("/", 1)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            theirs = calc_price(
-                GUsage(
-                    input_tokens=usage.input_tokens or 0,
-                    output_tokens=usage.output_tokens or 0,
-                    cache_read_tokens=usage.cache_read_tokens or 0,
-                    cache_write_tokens=usage.cache_write_tokens or 0,
-                ),
-                ref_model,
-                provider_id=ref_provider,
-                genai_request_timestamp=when,
-            )
-        assert ours.cost(usage, when.timestamp()) == pytest.approx(float(theirs.total_price), abs=1e-9), model
+        assert ours.cost(usage, when.timestamp()) == pytest.approx(reference_usd(ours, usage, when), abs=1e-9), model
 
 
 def test_traced_call_records_the_price_window(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -199,10 +205,6 @@ def test_tiered_long_context_prices() -> None:
 
 def test_matches_genai_prices_reference_implementation() -> None:
     """Our cached float arithmetic equals genai-prices' own Decimal calc_price across many models."""
-    import warnings
-
-    from genai_prices import Usage as GUsage
-    from genai_prices import calc_price
 
     book = PriceBook()
     checked = 0
@@ -210,21 +212,7 @@ def test_matches_genai_prices_reference_implementation() -> None:
         for usage in USAGES:
             ours = book.lookup(provider, model, AT)
             assert ours is not None
-            ref_model = ours.source.split("(", 1)[1].rstrip(")").split("/", 1)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                theirs = calc_price(
-                    GUsage(
-                        input_tokens=usage.input_tokens or 0,
-                        output_tokens=usage.output_tokens or 0,
-                        cache_read_tokens=usage.cache_read_tokens or 0,
-                        cache_write_tokens=usage.cache_write_tokens or 0,
-                    ),
-                    ref_model[1],
-                    provider_id=ref_model[0],
-                    genai_request_timestamp=AT_DT,
-                )
-            assert ours.cost(usage, AT) == pytest.approx(float(theirs.total_price), abs=1e-9), model
+            assert ours.cost(usage, AT) == pytest.approx(reference_usd(ours, usage, AT_DT), abs=1e-9), model
             checked += 1
     assert checked == len(PRICES) * len(USAGES)
 
