@@ -10,9 +10,9 @@ chunks that end with a usage chunk only when ``stream_options.include_usage`` is
 from __future__ import annotations
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+from tests.support.local_http import JsonPostHandler, LocalServer
 
 CHAT_COMPLETION = {
     "id": "chatcmpl-local",
@@ -159,52 +159,31 @@ def _sse(events: list[tuple[str, dict[str, Any]]]) -> bytes:
     return "".join(f"event: {name}\ndata: {json.dumps(data)}\n\n" for name, data in events).encode()
 
 
-class FakeLLMServer:
+class FakeLLMServer(LocalServer):
     def __init__(self) -> None:
         self.requests: list[dict[str, Any]] = []
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
+        class Handler(JsonPostHandler):
             def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
+                body = self.json_body()
                 outer.requests.append({"path": self.path, "body": body})
                 stream = bool(body.get("stream"))
                 if self.path.endswith("/chat/completions") and stream:
                     include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
                     payload = "".join(f"data: {json.dumps(c)}\n\n" for c in chunks(include_usage)) + "data: [DONE]\n\n"
-                    self._send(payload.encode(), "text/event-stream")
+                    self.send_body(payload.encode(), "text/event-stream")
                 elif self.path.endswith("/chat/completions"):
-                    self._send(json.dumps(CHAT_COMPLETION).encode(), "application/json")
+                    self.send_body(json.dumps(CHAT_COMPLETION).encode(), "application/json")
                 elif self.path.endswith("/messages") and stream:
                     messages = body.get("messages") or [{}]
                     fail = messages[-1].get("content") == OVERLOADED_MID_STREAM
-                    self._send(_sse(anthropic_events(fail)), "text/event-stream")
+                    self.send_body(_sse(anthropic_events(fail)), "text/event-stream")
                 elif self.path.endswith("/messages"):
-                    self._send(json.dumps(ANTHROPIC_MESSAGE).encode(), "application/json")
+                    self.send_body(json.dumps(ANTHROPIC_MESSAGE).encode(), "application/json")
                 elif self.path.endswith("/responses") and stream:
-                    self._send(_sse(responses_events()), "text/event-stream")
+                    self.send_body(_sse(responses_events()), "text/event-stream")
                 else:
-                    self.send_response(404)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
+                    self.not_found()
 
-            def _send(self, data: bytes, content_type: str) -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)

@@ -10,10 +10,10 @@ from __future__ import annotations
 import itertools
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from otel_agentperf.cost.usage import Usage
+from tests.support.local_http import JsonPostHandler, LocalServer
 
 OPENAI_MODEL = "gpt-4o-mini"
 OPENAI_RESPONSE_MODEL = "gpt-4o-mini-2024-07-18"
@@ -90,7 +90,7 @@ def message_events(n: int) -> list[dict[str, Any]]:
     ]
 
 
-class MatrixServer:
+class MatrixServer(LocalServer):
     """OpenAI-compatible under ``/v1/chat/completions``, Anthropic-compatible under ``/v1/messages``."""
 
     def __init__(self) -> None:
@@ -99,45 +99,25 @@ class MatrixServer:
         self._lock = threading.Lock()
         outer = self
 
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
+        class Handler(JsonPostHandler):
             def do_POST(self) -> None:
-                body = json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
+                body = self.json_body()
                 with outer._lock:
                     outer.requests.append(self.path)
                     n = next(outer._ids)
                 stream = bool(body.get("stream"))
                 if self.path.endswith("/chat/completions") and stream:
                     data = "".join(f"data: {json.dumps(c)}\n\n" for c in chat_chunks(n)) + "data: [DONE]\n\n"
-                    self._send(data.encode(), "text/event-stream")
+                    self.send_body(data.encode(), "text/event-stream")
                 elif self.path.endswith("/chat/completions"):
-                    self._send(json.dumps(chat_completion(n)).encode(), "application/json")
+                    self.send_body(json.dumps(chat_completion(n)).encode(), "application/json")
                 elif self.path.endswith("/messages") and stream:
                     events = message_events(n)
-                    self._send("".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events).encode())
+                    sse = "".join(f"event: {e['type']}\ndata: {json.dumps(e)}\n\n" for e in events)
+                    self.send_body(sse.encode(), "text/event-stream")
                 elif self.path.endswith("/messages"):
-                    self._send(json.dumps(message(n)).encode(), "application/json")
+                    self.send_body(json.dumps(message(n)).encode(), "application/json")
                 else:
-                    self.send_response(404)
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
+                    self.not_found()
 
-            def _send(self, data: bytes, content_type: str = "text/event-stream") -> None:
-                self.send_response(200)
-                self.send_header("Content-Type", content_type)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-
-    def stop(self) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+        super().__init__(Handler)
