@@ -12,20 +12,32 @@ from __future__ import annotations
 import os
 import threading
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 _all: weakref.WeakSet[Any] = weakref.WeakSet()
-_hooked = False
+_registered: set[Callable[..., None]] = set()
+
+
+def at_fork(*, after_in_child: Callable[[], None] | None = None, before: Callable[[], None] | None = None) -> None:
+    """``os.register_at_fork``, once per callback however often it is asked (a no-op where fork does not exist).
+
+    Every fork-time hook of the SDK goes through here: locks, metric cells, span queues, worker flushes. Two
+    threads asking at once may both register a hook: every hook is idempotent, so it would only run twice.
+    """
+    if not hasattr(os, "register_at_fork"):
+        return
+    for hook, kind in ((after_in_child, "after_in_child"), (before, "before")):
+        if hook is not None and hook not in _registered:
+            _registered.add(hook)
+            os.register_at_fork(**{kind: hook})
 
 
 def new_lock() -> threading.Lock:
     """A ``threading.Lock`` that is released again in a forked child."""
-    global _hooked
     lock = threading.Lock()
     _all.add(lock)
-    if not _hooked and hasattr(os, "register_at_fork"):
-        _hooked = True
-        os.register_at_fork(after_in_child=_reinit_all)
+    at_fork(after_in_child=_reinit_all)
     return lock
 
 

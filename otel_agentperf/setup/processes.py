@@ -12,17 +12,16 @@
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable
 from typing import Any
 
 from .._errors import log_internal_error, logger
-from .._locks import new_lock
+from .._locks import at_fork
 
-_hooked = False
-_hook_lock = new_lock()
 _current_setup: Callable[[], Any] = lambda: None  # noqa: E731 - replaced by configure()
+_pending: list[threading.Thread] = []
+_JOIN_TIMEOUT_S = 5.0
 
 
 def install_fork_hook(current_setup: Callable[[], Any]) -> None:
@@ -31,34 +30,22 @@ def install_fork_hook(current_setup: Callable[[], Any]) -> None:
     ``current_setup`` returns the live ``Setup`` (or ``None``); handed in by ``configure()`` so that this
     module does not import it.
     """
-    global _hooked, _current_setup
+    global _current_setup
     _current_setup = current_setup
-    with _hook_lock:
-        if _hooked or not hasattr(os, "register_at_fork"):
-            return
-        _hooked = True
-    os.register_at_fork(after_in_child=_after_fork_in_child)
+    at_fork(after_in_child=_after_fork_in_child)
 
 
-_pending: list[threading.Thread] = []
-_pending_hooked = False
-
-
-def finish_before_fork(thread: threading.Thread, timeout_s: float = 5.0) -> None:
+def finish_before_fork(thread: threading.Thread) -> None:
     """Let ``thread`` finish before any ``fork()`` (bounded): the price warm-up thread imports modules, and a
     child forked while it holds the import lock would wait for that lock for ever."""
-    global _pending_hooked
     _pending.append(thread)
-    if _pending_hooked or not hasattr(os, "register_at_fork"):
-        return
-    _pending_hooked = True
+    at_fork(before=_join_pending)
 
-    def before_fork() -> None:
-        for waiting in list(_pending):
-            waiting.join(timeout_s)  # returns at once when the thread is done
-        _pending[:] = [t for t in _pending if t.is_alive()]
 
-    os.register_at_fork(before=before_fork)
+def _join_pending() -> None:
+    for waiting in list(_pending):
+        waiting.join(_JOIN_TIMEOUT_S)  # returns at once when the thread is done
+    _pending[:] = [t for t in _pending if t.is_alive()]
 
 
 def current_setup() -> Any:

@@ -5,7 +5,6 @@ and nothing else, so nobody can alert on a pipeline that loses data. Ours counts
 
 from __future__ import annotations
 
-import os
 import weakref
 from collections.abc import Iterable
 from typing import Any
@@ -14,15 +13,15 @@ from opentelemetry.metrics import CallbackOptions, Observation
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter
 
+from .._locks import at_fork
+
 _live: weakref.WeakSet[CountingBatchSpanProcessor] = weakref.WeakSet()
-_hooked = False
 
 
 class CountingBatchSpanProcessor(BatchSpanProcessor):
     """A ``BatchSpanProcessor`` that counts the spans its full queue drops."""
 
     def __init__(self, exporter: SpanExporter, **kwargs: Any) -> None:
-        global _hooked
         super().__init__(exporter, **kwargs)
         self.dropped = 0
         # The SDK's queue (a bounded deque that drops the oldest span when full): read, never changed. If a
@@ -31,9 +30,7 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
         self._queue: Any = getattr(inner, "_queue", None)
         self._limit: int | None = getattr(inner, "_max_queue_size", None)
         _live.add(self)
-        if not _hooked and hasattr(os, "register_at_fork"):
-            _hooked = True
-            os.register_at_fork(after_in_child=_reset_after_fork)
+        at_fork(after_in_child=_reset_after_fork)
 
     def on_end(self, span: ReadableSpan) -> None:
         queue = self._queue

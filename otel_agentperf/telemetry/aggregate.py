@@ -20,7 +20,6 @@ gets plain SDK instruments through ``SdkSeries``.
 from __future__ import annotations
 
 import math
-import os
 import time
 import uuid
 import weakref
@@ -45,7 +44,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 
 from .._errors import log_internal_error
-from .._locks import new_lock
+from .._locks import at_fork, new_lock
 from .._text import clean
 
 INSTANCE_ID = "service.instance.id"
@@ -224,7 +223,6 @@ class FastCounter:
 
 
 _live: weakref.WeakSet[FastMetrics] = weakref.WeakSet()
-_fork_hook = False
 
 
 def _reset_after_fork() -> None:
@@ -239,15 +237,12 @@ class FastMetrics:
     """The fast histograms and counters of one MeterProvider, appended to each of its readers' collections."""
 
     def __init__(self, resource: Resource, scope: InstrumentationScope) -> None:
-        global _fork_hook
         self.resource = resource
         self.scope = scope
         self.histograms: list[FastHistogram] = []
         self.counters: list[FastCounter] = []
         _live.add(self)
-        if not _fork_hook and hasattr(os, "register_at_fork"):
-            _fork_hook = True
-            os.register_at_fork(after_in_child=_reset_after_fork)
+        at_fork(after_in_child=_reset_after_fork)
 
     def histogram(self, name: str, unit: str, description: str, bounds: Sequence[float]) -> FastHistogram:
         hist = FastHistogram(name, unit, description, bounds)
