@@ -1,3 +1,3 @@
 """Package version (kept apart so the call path imports no packaging metadata)."""
 
-VERSION = "0.1.0"
+VERSION = "0.2.0"

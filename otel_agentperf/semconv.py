@@ -1,9 +1,12 @@
 """Every attribute key, metric name, unit and bucket boundary otel_agentperf emits.
 
 The GenAI names follow the OpenTelemetry GenAI semantic conventions (latest experimental; the
-``semantic-conventions-genai`` repository). Names that the conventions do not define yet live under
-``agentperf.*``. Nothing else in the package spells a telemetry name: dashboards, alert rules and
-tests import or pin these.
+``semantic-conventions-genai`` repository, including the merged cost conventions of PR #443). Where the
+conventions and ``opentelemetry-util-genai`` (the official Python implementation) disagree, the newer one
+wins: today that is util-genai's ``gen_ai.invoke_workflow.duration`` (``tests/test_semconv_util_genai.py``
+compares the two, so the next drift fails a test). Names the conventions do not define live under
+``agentperf.*``. Nothing else in the package spells a telemetry name: dashboards, alert rules and tests
+import or pin these.
 """
 
 from __future__ import annotations
@@ -63,9 +66,11 @@ ERROR_TYPE: Final = "error.type"
 """Exception class name on failure (``_OTHER`` when unknown)."""
 
 GEN_AI_USAGE_COST_AMOUNT: Final = "gen_ai.usage.cost.amount"
-"""Cost of one inference in ``gen_ai.usage.cost.currency`` (semconv PR #443, open): on inference spans only."""
+"""Cost of one inference in ``gen_ai.usage.cost.currency`` (semconv cost conventions, PR #443, merged): on
+inference spans only."""
 GEN_AI_USAGE_COST_CURRENCY: Final = "gen_ai.usage.cost.currency"
-"""ISO 4217 currency of the cost; always ``USD`` here."""
+"""ISO 4217 currency of the cost (required with the amount and on the cost metric); always ``USD`` here."""
+COST_CURRENCY: Final = "USD"
 GEN_AI_USAGE_COST_SOURCE: Final = "gen_ai.usage.cost.source"
 """``provider`` (the response carried the billed cost) or ``local`` (computed from token prices)."""
 COST_SOURCE_PROVIDER: Final = "provider"
@@ -73,6 +78,13 @@ COST_SOURCE_LOCAL: Final = "local"
 AGENTPERF_COST_PRICE_WINDOW: Final = "agentperf.cost.price_window"
 """The time-of-day price window applied (e.g. ``00:30-16:30 UTC``), on calls to models whose price changes
 within the day (DeepSeek's off-peak hours); absent for flat prices."""
+AGENTPERF_USAGE_INPUT_TOKENS: Final = "agentperf.usage.input_tokens"
+"""Input tokens of every inference under an agent or workflow span (a rollup). Not ``gen_ai.usage.*``: a
+backend that sums ``gen_ai.usage.*`` over all spans would count each call two or three times."""
+AGENTPERF_USAGE_OUTPUT_TOKENS: Final = "agentperf.usage.output_tokens"
+AGENTPERF_USAGE_CACHE_READ_INPUT_TOKENS: Final = "agentperf.usage.cache_read.input_tokens"
+AGENTPERF_USAGE_CACHE_WRITE_INPUT_TOKENS: Final = "agentperf.usage.cache_write.input_tokens"
+AGENTPERF_USAGE_REASONING_OUTPUT_TOKENS: Final = "agentperf.usage.reasoning.output_tokens"
 AGENTPERF_COST_TOTAL: Final = "agentperf.cost.total"
 """USD spent under an agent or workflow span (its LLM calls and ``record_cost``): a total, so backends can
 sort agents by cost without summing inference spans twice."""
@@ -94,14 +106,22 @@ TOKEN_TYPE_OUTPUT: Final = "output"
 CLIENT_OPERATION_DURATION: Final = "gen_ai.client.operation.duration"
 CLIENT_TOKEN_USAGE: Final = "gen_ai.client.token.usage"
 CLIENT_TIME_TO_FIRST_CHUNK: Final = "gen_ai.client.operation.time_to_first_chunk"
+CLIENT_TIME_PER_OUTPUT_CHUNK: Final = "gen_ai.client.operation.time_per_output_chunk"
+"""Streaming LLM calls: one value per chunk after the first (time since the previous chunk)."""
 INVOKE_AGENT_DURATION: Final = "gen_ai.invoke_agent.duration"
+INVOKE_AGENT_INFERENCE_CALLS: Final = "gen_ai.invoke_agent.inference_calls"
+"""Per agent invocation: its model calls, failed ones included, a sub-agent's excluded."""
+INVOKE_AGENT_TOOL_CALLS: Final = "gen_ai.invoke_agent.tool_calls"
+"""Per agent invocation: its tool calls, a sub-agent's excluded."""
 EXECUTE_TOOL_DURATION: Final = "gen_ai.execute_tool.duration"
-WORKFLOW_DURATION: Final = "gen_ai.workflow.duration"
+WORKFLOW_DURATION: Final = "gen_ai.invoke_workflow.duration"
+"""Was ``gen_ai.workflow.duration`` (the conventions' name) until util-genai 1.3b0 named it this way."""
 
 CLIENT_TOKEN_CACHE_READ: Final = "agentperf.client.token.cache_read"
 """Histogram of cache-read input tokens per call (inside ``gen_ai.client.token.usage`` input): cache share."""
 CLIENT_OPERATION_COST: Final = "gen_ai.client.operation.cost"
-"""Histogram of the USD cost of each inference (semconv PR #443 proposal); labelled like the duration."""
+"""Histogram of the USD cost of each inference (semconv cost conventions, PR #443); labelled like the
+duration plus ``gen_ai.usage.cost.currency`` and ``gen_ai.usage.cost.source``."""
 UNPRICED_CALLS: Final = "agentperf.cost.unpriced_calls"
 """Counter of inferences whose model has no known price (labels: provider, model)."""
 OTHER_COST: Final = "agentperf.cost.other"
@@ -137,6 +157,8 @@ UNIT_USD: Final = "{USD}"
 """Curly-braced so Prometheus names get no unit suffix: ``gen_ai_client_operation_cost_bucket``."""
 UNIT_CALLS: Final = "{call}"
 UNIT_TOKENS: Final = "{token}"
+UNIT_INFERENCE_CALLS: Final = "{inference_call}"
+UNIT_TOOL_CALLS: Final = "{tool_call}"
 
 DURATION_BUCKETS: Final = (0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92)
 """Advisory buckets of ``gen_ai.client.operation.duration`` and ``gen_ai.execute_tool.duration``."""
@@ -151,7 +173,9 @@ COST_BUCKETS: Final = (
 )  # fmt: skip
 """Sub-cent USD boundaries: a typical call costs between $0.00001 and $0.1."""
 WORKFLOW_DURATION_BUCKETS: Final = (1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200)
-"""Advisory buckets of ``gen_ai.workflow.duration``."""
+"""Advisory buckets of ``gen_ai.invoke_workflow.duration``."""
+CALL_COUNT_BUCKETS: Final = (1, 2, 4, 8, 16, 32, 64, 128)
+"""Advisory buckets of ``gen_ai.invoke_agent.inference_calls`` and ``.tool_calls``."""
 
 METRIC_LABELS: Final = frozenset(
     {
@@ -165,6 +189,8 @@ METRIC_LABELS: Final = frozenset(
         GEN_AI_TOOL_TYPE,
         GEN_AI_WORKFLOW_NAME,
         ERROR_TYPE,
+        GEN_AI_USAGE_COST_CURRENCY,
+        GEN_AI_USAGE_COST_SOURCE,
         AGENTPERF_COST_KIND,
         AGENTPERF_DEDUPLICATED_SCOPE,
         AGENTPERF_DEDUPLICATED_REASON,
@@ -175,13 +201,22 @@ METRIC_LABELS: Final = frozenset(
 )
 """The only attribute keys that ever appear on our metrics (all low-cardinality)."""
 
+RENAMED_PROMETHEUS_SERIES: Final = {
+    "gen_ai_workflow_duration_seconds": "gen_ai_invoke_workflow_duration_seconds",
+}
+"""Series renamed since 0.1 (old → new), listed in the README: dashboards or alerts of your own that use an
+old name need the new one."""
+
 PROMETHEUS_NAMES: Final = {
     CLIENT_OPERATION_DURATION: "gen_ai_client_operation_duration_seconds",
     CLIENT_TOKEN_USAGE: "gen_ai_client_token_usage",
     CLIENT_TIME_TO_FIRST_CHUNK: "gen_ai_client_operation_time_to_first_chunk_seconds",
+    CLIENT_TIME_PER_OUTPUT_CHUNK: "gen_ai_client_operation_time_per_output_chunk_seconds",
     INVOKE_AGENT_DURATION: "gen_ai_invoke_agent_duration_seconds",
+    INVOKE_AGENT_INFERENCE_CALLS: "gen_ai_invoke_agent_inference_calls",
+    INVOKE_AGENT_TOOL_CALLS: "gen_ai_invoke_agent_tool_calls",
     EXECUTE_TOOL_DURATION: "gen_ai_execute_tool_duration_seconds",
-    WORKFLOW_DURATION: "gen_ai_workflow_duration_seconds",
+    WORKFLOW_DURATION: "gen_ai_invoke_workflow_duration_seconds",
     CLIENT_OPERATION_COST: "gen_ai_client_operation_cost",
     CLIENT_TOKEN_CACHE_READ: "agentperf_client_token_cache_read",
     UNPRICED_CALLS: "agentperf_cost_unpriced_calls_total",

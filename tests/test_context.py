@@ -63,10 +63,10 @@ def test_tree_across_gather_and_create_task(cap: Capture) -> None:
             assert span.attributes[sc.GEN_AI_AGENT_NAME] == "researcher"  # type: ignore[index]
     assert {s.context.trace_id for s in spans} == {planner_span.context.trace_id}
     # Token totals roll up: each researcher 7+3, the planner both.
-    assert planner_span.attributes[sc.GEN_AI_USAGE_INPUT_TOKENS] == 14  # type: ignore[index]
+    assert planner_span.attributes[sc.AGENTPERF_USAGE_INPUT_TOKENS] == 14  # type: ignore[index]
     for span in spans:
         if span.name == "invoke_agent researcher":
-            assert span.attributes[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 3  # type: ignore[index]
+            assert span.attributes[sc.AGENTPERF_USAGE_OUTPUT_TOKENS] == 3  # type: ignore[index]
 
 
 def test_thread_pool_children_keep_parent(cap: Capture) -> None:

@@ -336,12 +336,12 @@ def test_one_priced_record_per_call(
     assert writer[sc.AGENTPERF_COST_TOTAL] == pytest.approx(usd, rel=1e-9)
     assert workflow[sc.AGENTPERF_COST_TOTAL] == pytest.approx(usd, rel=1e-9)
     true_usage = ANTHROPIC_TRUE_USAGE if row.client == "anthropic" else OPENAI_TRUE_USAGE
-    assert writer[sc.GEN_AI_USAGE_INPUT_TOKENS] == CALLS * (true_usage.input_tokens or 0)
-    assert writer[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == CALLS * (true_usage.output_tokens or 0)
+    assert writer[sc.AGENTPERF_USAGE_INPUT_TOKENS] == CALLS * (true_usage.input_tokens or 0)
+    assert writer[sc.AGENTPERF_USAGE_OUTPUT_TOKENS] == CALLS * (true_usage.output_tokens or 0)
     if row.client == "langchain":  # the call made inside the LangGraph node is the researcher's, not the graph's
         researcher = cap.span("invoke_agent researcher").attributes or {}
         assert researcher[sc.AGENTPERF_COST_TOTAL] == pytest.approx(usd / CALLS, rel=1e-9)
-        assert researcher[sc.GEN_AI_USAGE_INPUT_TOKENS] == true_usage.input_tokens
+        assert researcher[sc.AGENTPERF_USAGE_INPUT_TOKENS] == true_usage.input_tokens
         assert cap.histogram_sum(sc.CLIENT_OPERATION_COST, {sc.GEN_AI_AGENT_NAME: "researcher"}) == pytest.approx(
             usd / CALLS, rel=1e-9
         )
@@ -429,7 +429,7 @@ def test_span_around_our_trace_llm_is_not_priced_again(
     assert processor.deduplicated == 1
     writer = cap.span("invoke_agent writer").attributes or {}
     assert writer[sc.AGENTPERF_COST_TOTAL] == pytest.approx(true_cost("openai"), rel=1e-9)
-    assert writer[sc.GEN_AI_USAGE_INPUT_TOKENS] == 1200
+    assert writer[sc.AGENTPERF_USAGE_INPUT_TOKENS] == 1200
 
 
 def test_outer_span_ending_first_is_the_one_priced(
@@ -479,8 +479,10 @@ def test_openinference_names_are_priced_and_attributed(
         sc.GEN_AI_REQUEST_MODEL: "gpt-4o-mini",
         sc.GEN_AI_RESPONSE_MODEL: OPENAI_RESPONSE_MODEL,
         sc.GEN_AI_AGENT_NAME: "writer",
+        sc.GEN_AI_USAGE_COST_CURRENCY: "USD",
+        sc.GEN_AI_USAGE_COST_SOURCE: "local",
     }
-    assert (cap.span("invoke_agent writer").attributes or {})[sc.GEN_AI_USAGE_INPUT_TOKENS] == 1200
+    assert (cap.span("invoke_agent writer").attributes or {})[sc.AGENTPERF_USAGE_INPUT_TOKENS] == 1200
 
 
 def test_tables_are_bounded(priced: tuple[Capture, ap.AgentPerfSpanProcessor, BudgetTracker]) -> None:

@@ -163,12 +163,12 @@ def test_shape_outcome_matrix(cap: Capture, kind: str, shape: str, outcome: str)
     attrs = dict(span.attributes or {})
     if outcome == "raises":
         assert span.status.status_code == StatusCode.ERROR
-        assert attrs[sc.ERROR_TYPE] == "Boom"
+        assert attrs[sc.ERROR_TYPE] == "tests.test_decorators.Boom"
         assert [e.name for e in span.events] == ["exception"]
-        assert cap.histogram_count(metric, {sc.ERROR_TYPE: "Boom"}) == 1
+        assert cap.histogram_count(metric, {sc.ERROR_TYPE: "tests.test_decorators.Boom"}) == 1
     elif outcome == "cancelled":
-        assert attrs[sc.ERROR_TYPE] == "CancelledError"
-        assert cap.histogram_count(metric, {sc.ERROR_TYPE: "CancelledError"}) == 1
+        assert attrs[sc.ERROR_TYPE] == "asyncio.exceptions.CancelledError"
+        assert cap.histogram_count(metric, {sc.ERROR_TYPE: "asyncio.exceptions.CancelledError"}) == 1
     else:
         assert span.status.status_code == StatusCode.UNSET
         assert sc.ERROR_TYPE not in attrs
@@ -371,7 +371,7 @@ def test_context_manager_records_exception_and_reraises(cap: Capture) -> None:
         with ap.trace_agent("cm"):
             raise err
     assert info.value is err
-    assert cap.span("invoke_agent cm").attributes[sc.ERROR_TYPE] == "Boom"  # type: ignore[index]
+    assert cap.span("invoke_agent cm").attributes[sc.ERROR_TYPE] == "tests.test_decorators.Boom"  # type: ignore[index]
 
 
 def test_same_context_manager_object_reused_nested(cap: Capture) -> None:

@@ -58,6 +58,8 @@ def test_official_openai_instrumentation_span_is_priced_and_attributed(
         sc.GEN_AI_REQUEST_MODEL: "gpt-4o-mini",
         sc.GEN_AI_RESPONSE_MODEL: "gpt-4o-mini-2024-07-18",
         sc.GEN_AI_AGENT_NAME: "support",
+        sc.GEN_AI_USAGE_COST_CURRENCY: "USD",
+        sc.GEN_AI_USAGE_COST_SOURCE: "local",
     }
     agent = cap.span("invoke_agent support")
     assert (agent.attributes or {})[sc.AGENTPERF_COST_TOTAL] == pytest.approx(usd, abs=1e-12)

@@ -332,8 +332,8 @@ def test_exception_in_reused_with_passes_through_and_marks_error(cap: Capture) -
     failed = [s for s in spans if s.status.status_code == StatusCode.ERROR]
     assert len(failed) == 3
     for span in failed:
-        assert attr(span, sc.ERROR_TYPE) == "Boom"
-    assert cap.histogram_count(sc.INVOKE_AGENT_DURATION, {sc.ERROR_TYPE: "Boom"}) == 3
+        assert attr(span, sc.ERROR_TYPE) == "tests.test_reuse.Boom"
+    assert cap.histogram_count(sc.INVOKE_AGENT_DURATION, {sc.ERROR_TYPE: "tests.test_reuse.Boom"}) == 3
     assert trace.get_current_span() is trace.INVALID_SPAN
 
 

@@ -148,7 +148,10 @@ def test_user_exception_with_broken_str(cap: Capture) -> None:
     with pytest.raises(Weird) as info:
         f()
     assert info.value is err
-    assert cap.span("execute_tool t").attributes["error.type"] == "test_user_exception_with_broken_str.<locals>.Weird"  # type: ignore[index]
+    assert (
+        cap.span("execute_tool t").attributes["error.type"]
+        == "tests.test_safety.test_user_exception_with_broken_str.<locals>.Weird"
+    )  # type: ignore[index]
 
 
 def test_decorating_non_callable_warns_and_returns_it() -> None:

@@ -30,12 +30,19 @@ REFERENCE = {
         "s",
         [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92],
     ),
-    "gen_ai.workflow.duration": ("s", [1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200]),
+    # util-genai 1.3b0's name (the reference's section 2 says gen_ai.workflow.duration; the newer wins).
+    "gen_ai.invoke_workflow.duration": ("s", [1, 5, 10, 30, 60, 120, 300, 600, 1800, 3600, 7200]),
+    "gen_ai.client.operation.time_per_output_chunk": (
+        "s",
+        [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92],
+    ),
+    "gen_ai.invoke_agent.inference_calls": ("{inference_call}", [1, 2, 4, 8, 16, 32, 64, 128]),
+    "gen_ai.invoke_agent.tool_calls": ("{tool_call}", [1, 2, 4, 8, 16, 32, 64, 128]),
     "gen_ai.client.operation.time_to_first_chunk": (
         "s",
         [0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92],
     ),
-    # Proposed in semconv PR #443 (open); unit {USD} so Prometheus adds no suffix; sub-cent buckets.
+    # The cost conventions (semconv PR #443, merged); unit {USD} so Prometheus adds no suffix; sub-cent buckets.
     "gen_ai.client.operation.cost": (
         "{USD}",
         [0.00001, 0.00003, 0.0001, 0.0003, 0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1, 3, 10],
@@ -71,6 +78,7 @@ def workload() -> None:
 
     @ap.trace_llm(provider="openai", model="gpt-4o-mini")
     def stream() -> object:
+        yield {"choices": [], "object": "chat.completion.chunk", "model": "gpt-4o-mini"}
         yield {"choices": [], "object": "chat.completion.chunk", "model": "gpt-4o-mini"}
 
     @ap.trace_tool("search")

@@ -155,7 +155,10 @@ def test_accepts_user_providers_without_setting_globals() -> None:
         """
     )
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "['invoke_agent own'] ['gen_ai.invoke_agent.duration']"
+    assert out.stdout.strip() == (
+        "['invoke_agent own'] ['gen_ai.invoke_agent.duration', 'gen_ai.invoke_agent.inference_calls',"
+        " 'gen_ai.invoke_agent.tool_calls']"
+    )
 
 
 def test_works_without_configure_and_without_sdk_providers() -> None:

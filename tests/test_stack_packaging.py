@@ -24,6 +24,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+import otel_agentperf as ap
 from tests.support.prom import free_port, require_binary
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,7 +129,7 @@ def test_export_writes_a_compose_folder(installed: Installed) -> None:
     for secret in compose["secrets"].values():
         assert (target / secret["file"].split(":-", 1)[1].rstrip("}")).is_file()
     dockerfile = (target / "Dockerfile").read_text()
-    assert "otel_agentperf==0.1.0" in dockerfile and "COPY otel_agentperf" not in dockerfile
+    assert f"otel_agentperf=={ap.__version__}" in dockerfile and "COPY otel_agentperf" not in dockerfile
     again = installed.run(installed.python, "-m", "otel_agentperf.stack", "export", str(target))
     assert again.returncode == 3 and "exists" in again.stderr  # never overwrites without --force
 

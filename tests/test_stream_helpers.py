@@ -389,7 +389,7 @@ def test_error_event_mid_stream_marks_the_span(cap: Capture, server: FakeLLMServ
     span = cap.span(f"chat {helper.model}")
     assert span.status.status_code == StatusCode.ERROR
     attrs = dict(span.attributes or {})
-    assert attrs[sc.ERROR_TYPE] == type(raised.value).__qualname__
+    assert attrs[sc.ERROR_TYPE] == f"{type(raised.value).__module__}.{type(raised.value).__qualname__}"
     assert attrs[sc.GEN_AI_USAGE_INPUT_TOKENS] == 100  # message_start came before the error
     client.close()
 

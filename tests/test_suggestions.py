@@ -529,7 +529,7 @@ def test_gpu_gauges_read_nvml_when_present(monkeypatch: pytest.MonkeyPatch) -> N
 
 @pytest.mark.skipif(not os.path.exists("/proc/self/statm"), reason="procfs only (Linux)")
 def test_process_usage_reopens_statm_after_fork(monkeypatch: pytest.MonkeyPatch) -> None:
-    from otel_agentperf.tracing import call as _call
+    from otel_agentperf.telemetry import process_usage as _call
 
     _, rss = _call.process_usage()
     assert rss is not None and rss > 1e6

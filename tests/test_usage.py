@@ -244,16 +244,16 @@ def test_trace_llm_reads_return_value_and_records_metrics(cap: Capture) -> None:
     assert cap.histogram_sum(sc.CLIENT_TOKEN_USAGE, {**where, sc.GEN_AI_TOKEN_TYPE: "output"}) == 600
     assert cap.histogram_count(sc.CLIENT_OPERATION_DURATION, where) == 2
     agent = dict(cap.span("invoke_agent writer").attributes or {})
-    assert agent[sc.GEN_AI_USAGE_INPUT_TOKENS] == 2400
-    assert agent[sc.GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS] == 2048
-    assert agent[sc.GEN_AI_USAGE_REASONING_OUTPUT_TOKENS] == 256
+    assert agent[sc.AGENTPERF_USAGE_INPUT_TOKENS] == 2400
+    assert agent[sc.AGENTPERF_USAGE_CACHE_READ_INPUT_TOKENS] == 2048
+    assert agent[sc.AGENTPERF_USAGE_REASONING_OUTPUT_TOKENS] == 256
 
 
 def test_record_usage_inside_agent_counts_as_llm_call(cap: Capture) -> None:
     with ap.trace_agent("local"):
         ap.record_usage(input_tokens=40, output_tokens=10, model="llama-3.1-8b", provider="vllm")
     attrs = dict(cap.span("invoke_agent local").attributes or {})
-    assert attrs[sc.GEN_AI_USAGE_INPUT_TOKENS] == 40
+    assert attrs[sc.AGENTPERF_USAGE_INPUT_TOKENS] == 40
     where = {sc.GEN_AI_AGENT_NAME: "local", sc.GEN_AI_REQUEST_MODEL: "llama-3.1-8b", sc.GEN_AI_PROVIDER_NAME: "vllm"}
     assert cap.histogram_sum(sc.CLIENT_TOKEN_USAGE, {**where, sc.GEN_AI_TOKEN_TYPE: "output"}) == 10
 

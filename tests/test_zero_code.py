@@ -158,6 +158,8 @@ def test_console_exporters_get_priced_calls_agent_metrics_and_suggestions(server
         sc.GEN_AI_REQUEST_MODEL: "gpt-4o-mini",
         sc.GEN_AI_RESPONSE_MODEL: RESPONSE_MODEL,
         sc.GEN_AI_AGENT_NAME: "triage",
+        sc.GEN_AI_USAGE_COST_CURRENCY: "USD",
+        sc.GEN_AI_USAGE_COST_SOURCE: "local",
     }
     [agent_point] = metrics[(sc.SCOPE_NAME, sc.INVOKE_AGENT_DURATION)]
     assert agent_point["attributes"][sc.GEN_AI_AGENT_NAME] == "triage" and agent_point["count"] == 1

@@ -156,6 +156,15 @@ def _cost(value: Any) -> float | None:
     return None
 
 
+def response_model(chunk: Any) -> str | None:
+    """The model a stream chunk names (OpenAI chat chunks name it on every chunk, usage only on the last)."""
+    if chunk is None or isinstance(chunk, (str, bytes, int, float, bool, list, tuple)):
+        return None
+    if _get(chunk, "type") == "chunk":  # OpenAI's stream helper event wraps the raw chunk
+        chunk = _get(chunk, "chunk")
+    return _short_str(_get(chunk, "model"))
+
+
 def extract_usage(obj: Any) -> Usage | None:
     """Usage reported by a response, stream chunk or stream event; ``None`` if unrecognised."""
     if obj is None or isinstance(obj, (str, bytes, int, float, bool, list, tuple)):

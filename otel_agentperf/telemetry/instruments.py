@@ -22,6 +22,9 @@ TOKEN_USAGE = 4
 TIME_TO_FIRST_CHUNK = 5
 COST = 6
 CACHE_READ = 7
+TIME_PER_OUTPUT_CHUNK = 8
+INFERENCE_CALLS = 9
+TOOL_CALLS = 10
 
 HISTOGRAMS: tuple[tuple[str, str, str, tuple[float, ...]], ...] = (
     (sc.INVOKE_AGENT_DURATION, sc.UNIT_SECONDS, "Duration of agent invocations", sc.AGENT_DURATION_BUCKETS),
@@ -36,6 +39,24 @@ HISTOGRAMS: tuple[tuple[str, str, str, tuple[float, ...]], ...] = (
         sc.UNIT_TOKENS,
         "Input tokens read from the provider's prompt cache",
         sc.TOKEN_BUCKETS,
+    ),
+    (
+        sc.CLIENT_TIME_PER_OUTPUT_CHUNK,
+        sc.UNIT_SECONDS,
+        "Time between consecutive chunks of a stream, after the first",
+        sc.DURATION_BUCKETS,
+    ),
+    (
+        sc.INVOKE_AGENT_INFERENCE_CALLS,
+        sc.UNIT_INFERENCE_CALLS,
+        "Model calls per agent invocation (failed ones included, sub-agents excluded)",
+        sc.CALL_COUNT_BUCKETS,
+    ),
+    (
+        sc.INVOKE_AGENT_TOOL_CALLS,
+        sc.UNIT_TOOL_CALLS,
+        "Tool calls per agent invocation (sub-agents excluded)",
+        sc.CALL_COUNT_BUCKETS,
     ),
 )
 
@@ -63,6 +84,36 @@ class SdkSeries:
 
     def record(self, value: float) -> None:
         self._histogram.record(value, self._attributes)
+
+
+class CostSeries:
+    """The cost histogram of one label set, split by ``gen_ai.usage.cost.source``.
+
+    Each source's series is resolved on first use: most label sets only ever see locally computed costs,
+    and a series that never records would still count against the histogram's series limit.
+    """
+
+    __slots__ = ("_instruments", "_attributes", "_local", "_provider")
+
+    def __init__(self, instruments: Instruments, attributes: dict[str, Any]) -> None:
+        self._instruments = instruments
+        self._attributes = {**attributes, sc.GEN_AI_USAGE_COST_CURRENCY: sc.COST_CURRENCY}
+        self._local: Series | None = None
+        self._provider: Series | None = None
+
+    def record(self, usd: float, source: str) -> None:
+        if source == sc.COST_SOURCE_LOCAL:
+            series = self._local
+            if series is None:
+                series = self._local = self._resolve(source)
+        else:
+            series = self._provider
+            if series is None:
+                series = self._provider = self._resolve(source)
+        series.record(usd)
+
+    def _resolve(self, source: str) -> Series:
+        return self._instruments.series(COST, {**self._attributes, sc.GEN_AI_USAGE_COST_SOURCE: source})
 
 
 class Instruments:
@@ -102,6 +153,9 @@ class Instruments:
     def fast(self) -> bool:
         """Whether series are our own cells (True) or SDK instruments."""
         return bool(self._fast)
+
+    def cost_series(self, attributes: dict[str, Any]) -> CostSeries:
+        return CostSeries(self, attributes)
 
     def series(self, index: int, attributes: dict[str, Any]) -> Series:
         if self._fast:

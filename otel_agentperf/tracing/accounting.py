@@ -10,7 +10,7 @@ from typing import Any
 from .. import semconv as sc
 from .._errors import warn_once
 from ..cost.usage import Usage
-from ..telemetry.instruments import Series
+from ..telemetry.instruments import CostSeries, Series
 from .state import STATE
 
 _MAX_NAME = 128
@@ -42,6 +42,22 @@ def usage_attributes(usage: Usage, *, with_meta: bool) -> dict[str, Any]:
     return attrs
 
 
+def rollup_attributes(totals: Usage) -> dict[str, Any]:
+    """Token totals of the inferences under an agent or workflow span, in our namespace (``agentperf.usage.*``):
+    under ``gen_ai.usage.*`` a backend summing all spans would count every call again per enclosing span."""
+    attrs: dict[str, Any] = {}
+    for name, value in (
+        (sc.AGENTPERF_USAGE_INPUT_TOKENS, totals.input_tokens),
+        (sc.AGENTPERF_USAGE_OUTPUT_TOKENS, totals.output_tokens),
+        (sc.AGENTPERF_USAGE_CACHE_READ_INPUT_TOKENS, totals.cache_read_tokens),
+        (sc.AGENTPERF_USAGE_CACHE_WRITE_INPUT_TOKENS, totals.cache_write_tokens),
+        (sc.AGENTPERF_USAGE_REASONING_OUTPUT_TOKENS, totals.reasoning_tokens),
+    ):
+        if value is not None:
+            attrs[name] = value
+    return attrs
+
+
 def record_tokens(
     usage: Usage, input_series: Series | None, output_series: Series | None, cache_series: Series | None = None
 ) -> None:
@@ -58,7 +74,7 @@ Priced = tuple[float, str, "str | None"]
 
 
 def price(
-    usage: Usage, provider: str | None, request_model: str | None, series: Series | None, at: float
+    usage: Usage, provider: str | None, request_model: str | None, series: CostSeries | None, at: float
 ) -> Priced | None:
     """(USD, source, window) of one inference made at ``at`` (epoch seconds), recorded into the cost
     histogram; ``None`` when unknown.
@@ -80,7 +96,7 @@ def price(
         usd, source = prices.cost(usage, at), sc.COST_SOURCE_LOCAL
         window = prices.window_at(at)
     if series is not None:
-        series.record(usd)
+        series.record(usd, source)
     return usd, source, window
 
 
@@ -104,7 +120,7 @@ def unpriced(provider: str | None, model: str | None) -> None:
 def cost_attributes(usd: float, source: str, window: str | None) -> dict[str, Any]:
     attrs: dict[str, Any] = {
         sc.GEN_AI_USAGE_COST_AMOUNT: usd,
-        sc.GEN_AI_USAGE_COST_CURRENCY: "USD",
+        sc.GEN_AI_USAGE_COST_CURRENCY: sc.COST_CURRENCY,
         sc.GEN_AI_USAGE_COST_SOURCE: source,
     }
     if window is not None:

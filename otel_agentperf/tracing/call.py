@@ -8,7 +8,6 @@ under a guard; the user's function runs outside any of our ``try`` blocks.
 
 from __future__ import annotations
 
-import os
 import time
 from typing import Any
 
@@ -20,7 +19,8 @@ from .. import semconv as sc
 from .._errors import log_internal_error
 from .._locks import new_lock
 from .._text import clean
-from ..cost.usage import Usage, extract_usage
+from ..cost.providers import infer_provider
+from ..cost.usage import Usage, extract_usage, response_model
 from ..insights.stats import fingerprint
 from ..telemetry.instruments import (
     KIND_AGENT,
@@ -28,9 +28,11 @@ from ..telemetry.instruments import (
     KIND_TOOL,
     KIND_WORKFLOW,
 )
+from ..telemetry.process_usage import process_usage
 from . import accounting as _accounting
-from .accounting import Priced, cost_attributes, price, record_tokens, spend, usage_attributes
+from .accounting import Priced, cost_attributes, price, record_tokens, rollup_attributes, spend, usage_attributes
 from .content import bound_arguments, input_messages, output_messages, to_json
+from .exceptions import describe, error_type
 from .spec import MAX_NAME, SeriesTuple, Spec
 from .state import STATE
 
@@ -74,6 +76,10 @@ class Call:
         "prefix",
         "resources0",
         "foreign_usage",
+        "agent_call",
+        "inference_calls",
+        "tool_calls",
+        "last_chunk",
     )
 
     def __init__(self, spec: Spec, args: tuple[Any, ...], kwargs: dict[str, Any], attach: bool = True) -> None:
@@ -91,9 +97,13 @@ class Call:
         self.chunks = 0
         self.ended = False
         self.spec = spec
+        self.inference_calls = 0  # agents: model and tool calls of this invocation, not of its sub-agents
+        self.tool_calls = 0
         ctx = _get_current()
         parent: Call | None = ctx.get(CALL_KEY)  # type: ignore[assignment]
         self.parent = parent
+        # The invocation whose inference_calls / tool_calls this call counts in: the nearest agent above.
+        self.agent_call = None if parent is None else parent if parent.spec.kind == KIND_AGENT else parent.agent_call
         attrs = spec.static_start
         if attrs is not None:  # agents and workflows: nothing about the span depends on the call
             agent = spec.agent_name
@@ -161,21 +171,34 @@ class Call:
             self.usage.merge_stream(usage)
 
     def on_chunk(self, item: Any) -> None:
-        """One item of a traced stream: count it; for LLM streams, read usage and time the first chunk."""
+        """One item of a traced stream: count it; for LLM streams, read usage and time the chunk."""
         try:
             self.chunks += 1
             if self.spec.kind != KIND_LLM:
                 return
-            if self.chunks == 1:
-                ttfc = max(_perf() - self.t0, 0.0)
-                first_chunk = self._series(None)[3]
-                if first_chunk is not None:
-                    first_chunk.record(ttfc)
-                self.span.set_attribute(sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, ttfc)
+            now = _perf()
+            # Usage first: a chunk can name the response model, which the timing series are labelled with.
             if not self.explicit_usage:
                 usage = extract_usage(item)
                 if usage is not None:
                     self.add_usage(usage, explicit=False)
+                elif self.usage is None:
+                    model = response_model(item)
+                    if model is not None:  # labels the timing series as the finished call will be
+                        self.usage = Usage(response_model=model)
+            if self.chunks == 1:
+                ttfc = max(now - self.t0, 0.0)
+                first_chunk = self._series(None)[3]
+                if first_chunk is not None:
+                    first_chunk.record(ttfc)
+                span = self.span
+                span.set_attribute(sc.GEN_AI_REQUEST_STREAM, True)
+                span.set_attribute(sc.GEN_AI_RESPONSE_TIME_TO_FIRST_CHUNK, ttfc)
+            else:
+                per_chunk = self._series(None)[6]
+                if per_chunk is not None:
+                    per_chunk.record(max(now - self.last_chunk, 0.0))
+            self.last_chunk = now
         except Exception:  # noqa: BLE001 - instrumentation must never break the stream
             log_internal_error("on_chunk")
 
@@ -216,7 +239,7 @@ class Call:
         self.detach_context()
         if self.ended:
             return
-        error = type(exc).__qualname__
+        error = error_type(exc)
         parent = self.parent
         if parent is not None and not parent.ended and self.spec.kind in (KIND_TOOL, KIND_LLM):
             if parent.failed is None:
@@ -226,7 +249,7 @@ class Call:
             span = self.span
             if span.is_recording():
                 span.set_attribute(sc.ERROR_TYPE, error)
-                span.set_status(Status(StatusCode.ERROR, _describe(exc)))
+                span.set_status(Status(StatusCode.ERROR, describe(exc)))
                 try:
                     span.record_exception(exc)
                 except Exception:  # noqa: BLE001 - the user's exception may not even print itself
@@ -265,6 +288,14 @@ class Call:
             # exemplar links to the enclosing span (same trace); offering one per call for the span itself
             # costs ~1.5 µs, a fifth of our whole budget.
             series[0].record(duration)
+            kind = self.spec.kind
+            if kind == KIND_AGENT:
+                series[1].record(self.inference_calls)  # type: ignore[union-attr] - agents always have both
+                series[7].record(self.tool_calls)  # type: ignore[union-attr]
+            elif kind != KIND_WORKFLOW:
+                agent_call = self.agent_call
+                if agent_call is not None and not agent_call.ended:
+                    agent_call.count_child(kind == KIND_LLM)
             priced: Priced | None = None
             if usage is not None:  # only LLM calls hold usage (record_usage elsewhere goes to totals)
                 record_tokens(usage, series[1], series[2], series[5])
@@ -281,6 +312,10 @@ class Call:
                     spend(
                         priced[0], self.agent_name, usage.response_model or self.request_model, self.conversation, usage
                     )
+                if self.request_model is None and self.spec.provider is None:
+                    provider = infer_provider(usage.response_model)  # model known only from the response
+                    if provider is not None:
+                        attrs[sc.GEN_AI_PROVIDER_NAME] = provider
                 if span.is_recording():
                     span.set_attributes(attrs)
             if self.totals is not None or self.chunks or usage is not None or self.cost:
@@ -303,7 +338,7 @@ class Call:
         recording = span.is_recording()
         if self.spec.kind in (KIND_AGENT, KIND_WORKFLOW) and recording:
             if totals is not None:
-                span.set_attributes(usage_attributes(totals, with_meta=False))
+                span.set_attributes(rollup_attributes(totals))
             if self.cost:
                 span.set_attribute(sc.AGENTPERF_COST_TOTAL, self.cost)
         if self.chunks and recording:
@@ -317,8 +352,19 @@ class Call:
             if self.cost:
                 parent.absorb_cost(self.cost)
 
+    def count_child(self, inference: bool) -> None:
+        """A model call (``inference``) or a tool call of this agent invocation ended."""
+        with _rollup_lock:  # children may end concurrently in a thread pool
+            if inference:
+                self.inference_calls += 1
+            else:
+                self.tool_calls += 1
+
     def absorb_foreign(self, usage: Usage, usd: float | None) -> None:
         """An inference priced by the span processor under this call: its tokens and cost roll up here."""
+        agent_call = self if self.spec.kind == KIND_AGENT else self.agent_call
+        if agent_call is not None and not agent_call.ended:
+            agent_call.count_child(True)  # another instrumentation's model call, not one of ours
         if usage.has_tokens():
             self._absorb(usage)
         if usd:
@@ -357,38 +403,6 @@ class Call:
                 self.span.set_attribute(sc.GEN_AI_OUTPUT_MESSAGES, to_json(messages, limit))
         elif kind == KIND_TOOL and result is not None:
             self.span.set_attribute(sc.GEN_AI_TOOL_CALL_RESULT, to_json(result, limit))
-
-
-def _describe(exc: BaseException) -> str:
-    try:
-        text = str(exc)
-    except Exception:  # noqa: BLE001 - a user's __str__ may itself raise
-        text = ""
-    return f"{type(exc).__qualname__}: {text}"[:512] if text else type(exc).__qualname__
-
-
-def process_usage() -> tuple[float, float | None]:
-    """(CPU seconds used by the process so far, resident bytes now or None where procfs is missing).
-
-    Reads ``/proc/self/statm`` through a descriptor kept open (``pread`` at 0 regenerates it): ~1.4 µs
-    against ~11 µs for open/read/close or psutil. Reopened after ``fork`` since the file is the opener's.
-    """
-    global _statm
-    rss: float | None = None
-    try:
-        pid = os.getpid()
-        if _statm is None or _statm[0] != pid:
-            if _statm is not None:
-                os.close(_statm[1])  # the forked child's copy of its parent's descriptor
-            _statm = (pid, os.open("/proc/self/statm", os.O_RDONLY | getattr(os, "O_CLOEXEC", 0)))
-        rss = float(int(os.pread(_statm[1], 128, 0).split()[1]) * _PAGE)
-    except (OSError, ValueError, IndexError, AttributeError):  # no procfs (macOS, Windows): CPU time only
-        pass
-    return time.process_time(), rss
-
-
-_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
-_statm: tuple[int, int] | None = None
 
 
 def current_call() -> Call | None:

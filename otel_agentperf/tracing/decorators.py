@@ -86,6 +86,8 @@ class Traced:
         provider = spec_args.get("provider")
         if provider:
             base[sc.GEN_AI_PROVIDER_NAME] = provider
+        if kind == KIND_LLM and (inspect.isgeneratorfunction(fn) or inspect.isasyncgenfunction(fn)):
+            base[sc.GEN_AI_REQUEST_STREAM] = True  # known before the call starts: samplers can see it
         signature = None
         if kind == KIND_TOOL and fn is not None:
             try:
@@ -291,7 +293,7 @@ def trace_workflow(fn: Callable[P, R], /) -> Callable[P, R]: ...
 @overload
 def trace_workflow(name: str | None = None, /, *, conversation_id: str | None = None) -> Traced: ...
 def trace_workflow(name: Any = None, /, *, conversation_id: str | None = None) -> Any:
-    """Trace a workflow: span ``invoke_workflow {name}`` (INTERNAL) and ``gen_ai.workflow.duration``."""
+    """Trace a workflow: span ``invoke_workflow {name}`` (INTERNAL) and ``gen_ai.invoke_workflow.duration``."""
     if callable(name):
         return Traced(KIND_WORKFLOW, None, operation=sc.OP_INVOKE_WORKFLOW)(name)
     return Traced(KIND_WORKFLOW, _text(name), operation=sc.OP_INVOKE_WORKFLOW, conversation_id=_text(conversation_id))

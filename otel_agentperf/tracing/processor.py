@@ -36,7 +36,7 @@ from .. import semconv as sc
 from .._errors import log_internal_error
 from .._locks import new_lock
 from ..cost.usage import Usage, token_count
-from ..telemetry.instruments import COST, KIND_LLM
+from ..telemetry.instruments import KIND_LLM
 from . import accounting as _accounting
 from .accounting import price, spend
 from .call import CALL_KEY, CONVERSATION_KEY, Call
@@ -298,10 +298,10 @@ class AgentPerfSpanProcessor(SpanProcessor):
             ):
                 if value:
                     labels[name] = value
-            series = STATE.instruments.series(COST, labels)
+            series = STATE.instruments.cost_series(labels)
             if not self._series.put(key, series):
-                series = STATE.instruments.series(
-                    COST, {sc.GEN_AI_OPERATION_NAME: operation, "otel.metric.overflow": True}
+                series = STATE.instruments.cost_series(
+                    {sc.GEN_AI_OPERATION_NAME: operation, "otel.metric.overflow": True}
                 )
         duration = (span.end_time - span.start_time) / 1e9 if span.end_time and span.start_time else 0.0
         # Priced by the same clock as our own calls (the call's start), which tests pin.

@@ -19,7 +19,7 @@ from ..cost.ledger import ConversationCost
 from ..cost.usage import Usage, extract_usage, token_count
 from ..insights.advisor import Recommendation
 from ..insights.suggest import Rule, Suggestion
-from ..telemetry.instruments import CACHE_READ, COST, KIND_LLM, TOKEN_USAGE, Series
+from ..telemetry.instruments import CACHE_READ, KIND_LLM, TOKEN_USAGE, CostSeries, Series
 from . import accounting as _accounting
 from .accounting import cost_attributes, price, record_tokens, spend, usage_attributes
 from .call import CONVERSATION_KEY, Call, current_call
@@ -82,12 +82,12 @@ def record_response(response: Any, *, provider: str | None = None) -> None:
         log_internal_error("record_response")
 
 
-def _token_series(base: dict[str, Any]) -> tuple[Series, Series, Series, Series]:
+def _token_series(base: dict[str, Any]) -> tuple[Series, Series, CostSeries, Series]:
     instruments = STATE.instruments
     return (
         instruments.series(TOKEN_USAGE, {**base, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_INPUT}),
         instruments.series(TOKEN_USAGE, {**base, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_OUTPUT}),
-        instruments.series(COST, base),
+        instruments.cost_series(base),
         instruments.series(CACHE_READ, base),
     )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any, cast
 
+from .. import semconv as sc
 from .._errors import log_internal_error
 from ..cost.usage import extract_usage
 from .call import Call
@@ -70,6 +71,7 @@ def wrap_returned_stream(result: Any, call: Call, from_async: bool = False) -> A
             proxy = TracedStreamManager(result, call)
         else:
             proxy = TracedAsyncStreamManager(result, call)
+        call.span.set_attribute(sc.GEN_AI_REQUEST_STREAM, True)
         call.detach_context()
         return proxy
     except Exception:  # noqa: BLE001

@@ -9,24 +9,38 @@ from typing import Any
 from opentelemetry.trace import SpanKind
 
 from .. import semconv as sc
+from .._errors import warn_once
 from .._text import clean
+from ..cost.providers import infer_provider
 from ..telemetry.instruments import (
     CACHE_READ,
-    COST,
+    INFERENCE_CALLS,
     KIND_AGENT,
     KIND_LLM,
     KIND_TOOL,
     KIND_WORKFLOW,
+    TIME_PER_OUTPUT_CHUNK,
     TIME_TO_FIRST_CHUNK,
     TOKEN_USAGE,
+    TOOL_CALLS,
+    CostSeries,
     LabelTable,
     Series,
 )
 from .state import STATE, SeriesCache
 
-SeriesTuple = tuple[Series, Series | None, Series | None, Series | None, Series | None, Series | None]
-"""Duration, input tokens, output tokens, time to first chunk, cost, cache-read tokens (LLM calls only
-for all but the first)."""
+SeriesTuple = tuple[
+    Series,
+    Series | None,
+    Series | None,
+    Series | None,
+    CostSeries | None,
+    Series | None,
+    Series | None,
+    Series | None,
+]
+"""Duration; for LLM calls input tokens, output tokens, time to first chunk, cost, cache-read tokens, time
+per output chunk; for agents, at 1 and 7, inference calls and tool calls per invocation."""
 
 
 MAX_NAME = 128
@@ -73,6 +87,13 @@ class Spec:
         self.name = name = clean(name, MAX_NAME) if name else name
         self.provider = provider = clean(provider, MAX_NAME) if provider else provider
         self.request_model = request_model = clean(request_model, MAX_NAME) if request_model else request_model
+        if kind == KIND_LLM and provider is None and request_model is not None:
+            # The conventions require gen_ai.provider.name: the model's family names it, or we say so once.
+            inferred = infer_provider(request_model)
+            if inferred is None:
+                _warn_no_provider(request_model)
+            else:
+                base_attrs = {**base_attrs, sc.GEN_AI_PROVIDER_NAME: inferred}
         self.model_from_kwargs = model_from_kwargs
         self.conversation_id = clean(conversation_id) if conversation_id else conversation_id
         self.signature = signature
@@ -101,6 +122,12 @@ class Spec:
                 attrs[sc.GEN_AI_AGENT_NAME] = agent
             if model is not None:
                 attrs[sc.GEN_AI_REQUEST_MODEL] = model
+                if self.kind == KIND_LLM and sc.GEN_AI_PROVIDER_NAME not in attrs:
+                    provider = infer_provider(model)  # a model passed per call (model= keyword)
+                    if provider is not None:
+                        attrs[sc.GEN_AI_PROVIDER_NAME] = provider
+                    else:
+                        _warn_no_provider(model)
             self._start_attrs.put(key, attrs)  # a full table just means no caching
         return attrs
 
@@ -132,16 +159,31 @@ class Spec:
     def _resolve(self, attrs: dict[str, Any], tokens_in: dict[str, Any], tokens_out: dict[str, Any]) -> SeriesTuple:
         instruments = STATE.instruments
         duration = instruments.series(self.kind, attrs)
+        if self.kind == KIND_AGENT:
+            counts = {sc.GEN_AI_OPERATION_NAME: self.operation, sc.GEN_AI_AGENT_NAME: attrs.get(sc.GEN_AI_AGENT_NAME)}
+            counts = {k: v for k, v in counts.items() if v is not None}
+            return (
+                duration,
+                instruments.series(INFERENCE_CALLS, counts),
+                None,
+                None,
+                None,
+                None,
+                None,
+                instruments.series(TOOL_CALLS, counts),
+            )
         if self.kind != KIND_LLM:
-            return duration, None, None, None, None, None
-        first_chunk = {k: v for k, v in attrs.items() if k != sc.ERROR_TYPE}
+            return duration, None, None, None, None, None, None, None
+        no_error = {k: v for k, v in attrs.items() if k != sc.ERROR_TYPE}
         return (
             duration,
             instruments.series(TOKEN_USAGE, tokens_in),
             instruments.series(TOKEN_USAGE, tokens_out),
-            instruments.series(TIME_TO_FIRST_CHUNK, first_chunk),
-            instruments.series(COST, attrs),
-            instruments.series(CACHE_READ, first_chunk),
+            instruments.series(TIME_TO_FIRST_CHUNK, no_error),
+            instruments.cost_series(attrs),
+            instruments.series(CACHE_READ, no_error),
+            instruments.series(TIME_PER_OUTPUT_CHUNK, no_error),
+            None,
         )
 
     def _build_labels(
@@ -159,8 +201,11 @@ class Spec:
             attrs[sc.GEN_AI_TOOL_TYPE] = self.base_attrs.get(sc.GEN_AI_TOOL_TYPE, "function")
         if kind != KIND_AGENT and agent is not None:
             attrs[sc.GEN_AI_AGENT_NAME] = agent
-        if self.provider is not None:
-            attrs[sc.GEN_AI_PROVIDER_NAME] = self.provider
+        provider = self.provider
+        if provider is None and kind == KIND_LLM:
+            provider = infer_provider(model) or infer_provider(response_model)
+        if provider is not None:
+            attrs[sc.GEN_AI_PROVIDER_NAME] = provider
         if model is not None:
             attrs[sc.GEN_AI_REQUEST_MODEL] = model
         if response_model is not None:
@@ -170,3 +215,12 @@ class Spec:
         if error is not None:
             attrs[sc.ERROR_TYPE] = error
         return attrs, tokens_in, tokens_out
+
+
+def _warn_no_provider(model: str) -> None:
+    warn_once(
+        f"provider:{model}",
+        "otel_agentperf: no provider given for model %r and none can be inferred from its name: its spans and "
+        "metrics lack gen_ai.provider.name; pass provider= (e.g. trace_llm(provider='vllm', model=...))",
+        model,
+    )
