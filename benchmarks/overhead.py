@@ -1,9 +1,15 @@
-"""Per-call overhead of otel_agentperf's decorators against bare OpenTelemetry, measured in one run.
+"""Per-call overhead of otel_agentperf's call paths against bare OpenTelemetry, measured in one run.
 
-Run: ``python benchmarks/overhead.py`` (``--quick`` for a short run, ``--rss-calls N`` for the memory check).
-All variants use the same TracerProvider (batch processor, no-op exporter) and MeterProvider, and time a
-trivial function. Printed: µs per call (best of several repeats) and the ratio to the bare span and to
-the "naive floor" (a span with 5 attributes set one by one + one histogram + one counter).
+Run: ``python benchmarks/overhead.py`` (``--quick`` for a short run, ``--rss-calls N`` for the memory check,
+``--only agent,llm`` to time a subset). All variants use the same TracerProvider (batch processor, no-op
+exporter) and MeterProvider, and time a trivial function. Printed: µs of CPU per call (best of several
+rounds) and the ratio to the bare span and to the "naive floor" (a span with 5 attributes set one by one +
+one histogram + one counter); then RSS over ``--rss-calls`` calls per API shape, and cold start
+(``import otel_agentperf``, and import + ``configure()``, in fresh processes; ``-X importtime``'s top entries).
+
+Why CPU time and rounds: this machine kind is shared, and wall time per call moves by 2× with the load. The
+calling thread's CPU time (``time.thread_time``) leaves out the time it is descheduled, and each round times
+every variant once, in turn, so a slow spell affects all of them alike; the best round of each is kept.
 """
 
 from __future__ import annotations
@@ -12,12 +18,14 @@ import argparse
 import asyncio
 import gc
 import os
+import re
 import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from opentelemetry import trace
 from opentelemetry.sdk.metrics import MeterProvider
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
@@ -26,6 +34,8 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import otel_agentperf as ap
+
+_cpu = time.thread_time
 
 
 class NoopExporter(SpanExporter):
@@ -47,37 +57,56 @@ def configure(sample_ratio: float | None = None) -> tuple[TracerProvider, MeterP
     return setup.tracer_provider, setup.meter_provider
 
 
-def time_sync(fn: Callable[[], Any], n: int, repeats: int) -> float:
-    best = float("inf")
-    for _ in range(repeats):
-        gc.collect()
-        t0 = time.perf_counter()
+# --- how one variant is run n times -----------------------------------------------------------------------
+def sync_runner(fn: Callable[[], Any]) -> Callable[[int], float]:
+    def run(n: int) -> float:
+        t0 = _cpu()
         for _ in range(n):
             fn()
-        best = min(best, (time.perf_counter() - t0) / n)
-    return best * 1e6
+        return _cpu() - t0
+
+    return run
 
 
-def time_async(make: Callable[[], Any], n: int, repeats: int) -> float:
-    async def loop() -> float:
-        best = float("inf")
-        for _ in range(repeats):
-            gc.collect()
-            t0 = time.perf_counter()
+def gen_runner(make: Callable[[], Any]) -> Callable[[int], float]:
+    def run(n: int) -> float:
+        t0 = _cpu()
+        for _ in range(n):
+            for _ in make():
+                pass
+        return _cpu() - t0
+
+    return run
+
+
+def async_runner(make: Callable[[], Any], *, agen: bool = False) -> Callable[[int], float]:
+    async def loop(n: int) -> float:
+        t0 = _cpu()
+        if agen:
+            for _ in range(n):
+                async for _ in make():
+                    pass
+        else:
             for _ in range(n):
                 await make()
-            best = min(best, (time.perf_counter() - t0) / n)
-        return best
+        return _cpu() - t0
 
-    return asyncio.run(loop()) * 1e6
+    def run(n: int) -> float:
+        return asyncio.run(loop(n))
+
+    return run
 
 
-def time_gen(make: Callable[[], Any], n: int, repeats: int) -> float:
-    def run() -> None:
-        for _ in make():
-            pass
-
-    return time_sync(run, n, repeats)
+def measure(variants: list[tuple[str, Callable[[int], float]]], n: int, rounds: int) -> dict[str, float]:
+    """µs of CPU per call, best round of each variant; every round times every variant once, in turn."""
+    best = {name: float("inf") for name, _ in variants}
+    for run in (r for _, r in variants):
+        run(max(n // 10, 100))  # warm: label sets resolved, prices cached, code paths specialised
+    for _ in range(rounds):
+        for name, run in variants:
+            gc.collect()
+            best[name] = min(best[name], run(n) / n)
+    return {name: us * 1e6 for name, us in best.items()}
 
 
 def rss_mb() -> float:
@@ -88,14 +117,39 @@ def rss_mb() -> float:
     return float("nan")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--quick", action="store_true", help="fewer calls (a smoke run)")
-    parser.add_argument("--rss-calls", type=int, default=1_000_000, help="calls for the memory check (0: skip)")
-    args = parser.parse_args()
-    n, repeats = (2_000, 3) if args.quick else (20_000, 5)
+# --- what is timed ----------------------------------------------------------------------------------------
+def trivial() -> int:
+    return 1
 
-    tp, mp = configure()
+
+def chat_completion() -> Any:
+    """A real ``openai`` ChatCompletion (a pydantic model), as ``client.chat.completions.create`` returns."""
+    from openai.types.chat import ChatCompletion
+
+    return ChatCompletion.model_validate(
+        {
+            "id": "chatcmpl-1",
+            "object": "chat.completion",
+            "created": 1,
+            "model": "gpt-4o-mini-2024-07-18",
+            "choices": [
+                {
+                    "index": 0,
+                    "finish_reason": "stop",
+                    "message": {"role": "assistant", "content": "Paris."},
+                }
+            ],
+            "usage": {
+                "prompt_tokens": 1200,
+                "completion_tokens": 300,
+                "total_tokens": 1500,
+                "prompt_tokens_details": {"cached_tokens": 1024},
+            },
+        }
+    )
+
+
+def sampled_variants(tp: TracerProvider, mp: MeterProvider) -> list[tuple[str, Callable[[int], float]]]:
     tracer = tp.get_tracer("bench")
     meter = mp.get_meter("bench")
     hist = meter.create_histogram("bench.duration", unit="s")
@@ -107,9 +161,6 @@ def main() -> None:
         "gen_ai.agent.description": "plans",
         "gen_ai.conversation.id": "c-1",
     }
-
-    def trivial() -> int:
-        return 1
 
     def bare() -> None:
         with tracer.start_as_current_span("invoke_agent planner", attributes=attrs):
@@ -124,10 +175,6 @@ def main() -> None:
         hist.record(time.perf_counter() - t0, {"gen_ai.agent.name": "planner"})
         counter.add(1, {"gen_ai.agent.name": "planner"})
 
-    agent_sync = ap.trace_agent("planner")(trivial)
-    tool_sync = ap.trace_tool("web_search")(trivial)
-    llm_sync = ap.trace_llm(provider="openai", model="gpt-4o-mini")(trivial)
-
     @ap.trace_agent("planner")
     async def agent_async() -> int:
         return 1
@@ -136,56 +183,58 @@ def main() -> None:
     def agent_gen() -> Any:
         yield 1
 
-    rows: list[tuple[str, float]] = []
-    rows.append(("bare span (start_as_current_span + 5 attrs at start)", time_sync(bare, n, repeats)))
-    rows.append(("naive floor (span + 5 set_attribute + histogram + counter)", time_sync(naive, n, repeats)))
-    rows.append(("@trace_agent sync", time_sync(agent_sync, n, repeats)))
-    rows.append(("@trace_tool sync", time_sync(tool_sync, n, repeats)))
-    rows.append(("@trace_llm sync (no usage in result)", time_sync(llm_sync, n, repeats)))
-    rows.append(("@trace_agent async", time_async(agent_async, n, repeats)))
-    rows.append(("@trace_agent generator (1 item)", time_gen(agent_gen, n, repeats)))
-    rows.append(("plain call (no tracing)", time_sync(trivial, n, repeats)))
+    @ap.trace_tool("pages")
+    def tool_gen() -> Any:
+        yield 1
 
-    unsampled_rows: list[tuple[str, float]] = []
+    @ap.trace_tool("pages")
+    async def tool_agen() -> Any:
+        yield 1
+
+    agent_with = ap.trace_agent("planner")
+
+    def agent_cm() -> None:
+        with agent_with:
+            trivial()
 
     response = {"model": "gpt-4o-mini-2024-07-18", "usage": {"prompt_tokens": 1200, "completion_tokens": 300}}
-    llm_usage = ap.trace_llm(provider="openai", model="gpt-4o-mini")(lambda: response)
-    rows.append(("@trace_llm sync, tokens read from the response", time_sync(llm_usage, n, repeats)))
+    completion = chat_completion()
+    chunks = [
+        {"object": "chat.completion.chunk", "model": "gpt-4o-mini-2024-07-18", "choices": []},
+        {
+            "object": "chat.completion.chunk",
+            "model": "gpt-4o-mini-2024-07-18",
+            "choices": [],
+            "usage": {"prompt_tokens": 1200, "completion_tokens": 300},
+        },
+    ]
 
-    # Cost alone: what pricing adds to an LLM call once warm (cached lookup, arithmetic, cost histogram).
-    from otel_agentperf.cost.usage import Usage
-    from otel_agentperf.telemetry.instruments import COST
-    from otel_agentperf.tracing.accounting import price
-    from otel_agentperf.tracing.state import STATE
+    @ap.trace_llm(provider="openai", model="gpt-4o-mini")
+    def llm_stream() -> Any:
+        yield from chunks
 
-    cost_series = STATE.instruments.series(COST, {"gen_ai.operation.name": "chat", "gen_ai.request.model": "bench"})
-    bench_usage = Usage(input_tokens=1200, output_tokens=300, cache_read_tokens=1024)
-    price(bench_usage, "openai", "gpt-4o-mini", cost_series, 1_795_168_800.0)  # warm: resolve and cache the model once
-    rows.append(
+    variants: list[tuple[str, Callable[[int], float]]] = [
+        ("bare span (start_as_current_span + 5 attributes at start)", sync_runner(bare)),
+        ("naive floor (span + 5 set_attribute + histogram + counter)", sync_runner(naive)),
+        ("@trace_agent sync", sync_runner(ap.trace_agent("planner")(trivial))),
+        ("@trace_agent async", async_runner(agent_async)),
+        ("with trace_agent(...)", sync_runner(agent_cm)),
+        ("@trace_tool sync", sync_runner(ap.trace_tool("web_search")(trivial))),
+        ("@trace_agent generator (1 item)", gen_runner(agent_gen)),
+        ("@trace_tool generator (1 item)", gen_runner(tool_gen)),
+        ("@trace_tool async generator (1 item)", async_runner(tool_agen, agen=True)),
+        ("@trace_llm sync, no usage in the result", sync_runner(ap.trace_llm(provider="openai", model="x")(trivial))),
         (
-            "pricing one call (cached lookup + arithmetic + cost histogram)",
-            time_sync(lambda: price(bench_usage, "openai", "gpt-4o-mini", cost_series, 1_795_168_800.0), n, repeats),
-        )
-    )
-
-    # What the suggestion statistics cost per span: the same calls with the advisor's observe() a no-op.
-    from otel_agentperf.insights.advisor import Advisor
-
-    class QuietAdvisor(Advisor):
-        def observe(self, *args: Any, **kwargs: Any) -> None:
-            return None
-
-    live = STATE.advisor
-    tool_args = ap.trace_tool("geocode")(lambda city: city)
-    with_stats = time_sync(lambda: tool_args("Paris"), n, repeats), time_sync(llm_usage, n, repeats)
-    STATE.advisor = QuietAdvisor()
-    without = time_sync(lambda: tool_args("Paris"), n, repeats), time_sync(llm_usage, n, repeats)
-    STATE.advisor = live
-    rows.append(("suggestion stats per tool span (with − without)", with_stats[0] - without[0]))
-    rows.append(("suggestion stats per LLM span with tokens (with − without)", with_stats[1] - without[1]))
-
-    # opentelemetry-util-genai (the official GenAI helpers) on the same providers, for comparison.
-    try:
+            "@trace_llm sync, tokens from a dict response",
+            sync_runner(ap.trace_llm(provider="openai", model="gpt-4o-mini")(lambda: response)),
+        ),
+        (
+            "@trace_llm sync, tokens from an openai ChatCompletion",
+            sync_runner(ap.trace_llm(provider="openai", model="gpt-4o-mini")(lambda: completion)),
+        ),
+        ("@trace_llm generator, 2 chunks with usage", gen_runner(llm_stream)),
+    ]
+    try:  # the official GenAI helpers on the same providers, for comparison
         from opentelemetry.util.genai.handler import TelemetryHandler
 
         handler = TelemetryHandler(tracer_provider=tp, meter_provider=mp)
@@ -202,57 +251,133 @@ def main() -> None:
             invocation.output_tokens = 300
             invocation.stop()
 
-        rows.append(("util-genai invoke_local_agent + stop (comparison)", time_sync(util_agent, n, repeats)))
-        rows.append(("util-genai inference with tokens + stop (comparison)", time_sync(util_inference, n, repeats)))
+        variants.append(("util-genai invoke_local_agent + stop (comparison)", sync_runner(util_agent)))
+        variants.append(("util-genai inference with tokens + stop (comparison)", sync_runner(util_inference)))
     except Exception as exc:  # the comparison rows are optional
         print(f"(opentelemetry-util-genai comparison skipped: {exc!r})")
+    return variants
 
-    unsampled_rows: list[tuple[str, float]] = []
 
-    if args.rss_calls:
+def unsampled_variants() -> list[tuple[str, Callable[[int], float]]]:
+    noop = trace.NoOpTracer()
+
+    def api_noop() -> None:
+        with noop.start_as_current_span("invoke_agent planner"):
+            trivial()
+
+    response = {"model": "gpt-4o-mini-2024-07-18", "usage": {"prompt_tokens": 1200, "completion_tokens": 300}}
+    return [
+        ("OpenTelemetry API no-op span (no SDK)", sync_runner(api_noop)),
+        ("@trace_agent sync, unsampled (metrics and stats still recorded)", sync_runner(ap.trace_agent("p")(trivial))),
+        (
+            "@trace_llm sync with tokens, unsampled",
+            sync_runner(ap.trace_llm(provider="openai", model="gpt-4o-mini")(lambda: response)),
+        ),
+    ]
+
+
+def rss_per_shape(calls: int) -> list[str]:
+    """RSS before, after a tenth and after all ``calls`` of each API shape (flat after warm-up: no leak)."""
+    agent = ap.trace_agent("planner")(trivial)
+    agent_with = ap.trace_agent("planner")
+
+    def with_agent() -> None:
+        with agent_with:
+            trivial()
+
+    @ap.trace_tool("pages")
+    def tool_gen() -> Any:
+        yield 1
+
+    response = {"model": "gpt-4o-mini-2024-07-18", "usage": {"prompt_tokens": 1200, "completion_tokens": 300}}
+    llm = ap.trace_llm(provider="openai", model="gpt-4o-mini")(lambda: response)
+    shapes: list[tuple[str, Callable[[], Any]]] = [
+        ("decorator (@trace_agent)", agent),
+        ("with trace_agent(...)", with_agent),
+        ("generator (@trace_tool)", lambda: list(tool_gen())),
+        ("LLM with tokens (@trace_llm)", llm),
+    ]
+    lines = []
+    for name, fn in shapes:
         gc.collect()
         before = rss_mb()
-        for _ in range(args.rss_calls // 10):
-            agent_sync()
-        mid = rss_mb()
-        for _ in range(args.rss_calls - args.rss_calls // 10):
-            agent_sync()
+        for _ in range(calls // 10):
+            fn()
+        gc.collect()
+        warm = rss_mb()
+        for _ in range(calls - calls // 10):
+            fn()
         gc.collect()
         after = rss_mb()
-        rss_line = (
-            f"RSS: {before:.1f} MB before, {mid:.1f} MB after {args.rss_calls // 10:,} calls, "
-            f"{after:.1f} MB after {args.rss_calls:,} calls"
+        lines.append(
+            f"RSS {name}: {before:.1f} MB before, {warm:.1f} MB after {calls // 10:,} calls, "
+            f"{after:.1f} MB after {calls:,} ({after - warm:+.1f} MB after warm-up)"
         )
-    else:
-        rss_line = ""
+    return lines
 
+
+def cold_start() -> list[str]:
+    """Import, and import + configure(OTLP), in fresh processes (best of 5), and what the import spends on."""
+    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "0"}
+    lines = []
+    for label, code in (
+        ("import otel_agentperf", "import otel_agentperf"),
+        (
+            "import + configure(OTLP gRPC traces and metrics)",
+            "import otel_agentperf as ap; "
+            "ap.configure(service_name='b', traces_exporter='otlp', metrics_exporter='otlp')",
+        ),
+    ):
+        timed = f"import time; t = time.perf_counter(); {code}; print(round((time.perf_counter() - t) * 1000, 1))"
+        times = []
+        for _ in range(5):
+            out = subprocess.run([sys.executable, "-c", timed], capture_output=True, text=True, env=env, check=True)
+            times.append(float(out.stdout.strip().splitlines()[-1]))
+        lines.append(f"{label}: best {min(times):.0f} ms, median {sorted(times)[2]:.0f} ms of 5 fresh processes")
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", "-c", "import otel_agentperf"], capture_output=True, text=True, env=env
+    )
+    rows = []
+    for line in out.stderr.splitlines():
+        m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)", line)
+        if m and len(m.group(3)) <= 3:  # top-level imports of the interpreter and of our package
+            rows.append((int(m.group(2)), m.group(4)))
+    top = ", ".join(f"{name} {us / 1000:.1f} ms" for us, name in sorted(rows, reverse=True)[:6])
+    lines.append(f"-X importtime, largest top-level imports (cumulative): {top}")
+    return lines
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer calls (a smoke run)")
+    parser.add_argument(
+        "--rss-calls", type=int, default=1_000_000, help="calls per shape for the memory check (0: skip)"
+    )
+    args = parser.parse_args()
+    n, rounds = (2_000, 3) if args.quick else (20_000, 7)
+
+    tp, mp = configure()
+    results = measure(sampled_variants(tp, mp), n, rounds)
+    rss_lines = rss_per_shape(args.rss_calls) if args.rss_calls else []
     ap.shutdown()
     configure(sample_ratio=0.0)
-    unsampled_rows.append(("@trace_agent sync, unsampled (metrics still recorded)", time_sync(agent_sync, n, repeats)))
-    unsampled_rows.append(("@trace_llm sync, unsampled", time_sync(llm_sync, n, repeats)))
-    rows.extend(unsampled_rows)
+    unsampled = measure(unsampled_variants(), n, rounds)
     ap.shutdown()
 
-    bare_us = rows[0][1]
-    floor_us = rows[1][1]
-    print(f"{'variant':62} {'µs/call':>8} {'× bare':>7} {'× floor':>8}")
-    for name, us in rows:
-        print(f"{name:62} {us:8.2f} {us / bare_us:7.2f} {us / floor_us:8.2f}")
-
-    if rss_line:
-        print(rss_line)
-
-    code = (
-        "import time; t=time.perf_counter(); import otel_agentperf as ap; "
-        "ap.configure(service_name='b', traces_exporter='otlp', metrics_exporter='otlp'); "
-        "print(round((time.perf_counter()-t)*1000, 1))"
-    )
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "0"}
-    times = []
-    for _ in range(3):
-        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, check=True)
-        times.append(float(out.stdout.strip().splitlines()[-1]))
-    print(f"import + configure(OTLP traces and metrics): best {min(times):.0f} ms of 3 fresh processes")
+    names = list(results)
+    bare_us, floor_us = results[names[0]], results[names[1]]
+    print(f"{'variant':66} {'µs/call':>8} {'× bare':>7} {'× floor':>8}")
+    for name, us in results.items():
+        print(f"{name:66} {us:8.2f} {us / bare_us:7.2f} {us / floor_us:8.2f}")
+    noop_name = next(iter(unsampled))
+    noop_us = unsampled[noop_name]
+    print(f"{'(unsampled: ratio to the OpenTelemetry API no-op span)':66} {'':8} {'× no-op':>7}")
+    for name, us in unsampled.items():
+        print(f"{name:66} {us:8.2f} {us / noop_us:7.2f}")
+    for line in rss_lines:
+        print(line)
+    for line in cold_start():
+        print(line)
 
 
 if __name__ == "__main__":

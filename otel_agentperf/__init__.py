@@ -12,6 +12,8 @@ Example::
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from . import semconv
 from ._errors import AgentPerfConfigError
 from ._version import VERSION
@@ -19,10 +21,7 @@ from .cost.ledger import Budget, BudgetAlert, ConversationCost
 from .insights.advisor import Recommendation
 from .insights.suggest import Snapshot, Suggestion, Thresholds
 from .insights.suggest import make as make_suggestion
-from .setup.configure import Setup, configure, shutdown
-from .setup.workers import configure_worker
 from .tracing.decorators import Traced, llm_call, trace_agent, trace_llm, trace_tool, trace_workflow
-from .tracing.processor import AgentPerfSpanProcessor
 from .tracing.record import (
     budget_status,
     conversation,
@@ -39,7 +38,38 @@ from .tracing.record import (
     top_conversations,
 )
 
+if TYPE_CHECKING:
+    from .setup.configure import Setup, configure, shutdown
+    from .setup.workers import configure_worker
+    from .tracing.processor import AgentPerfSpanProcessor
+
 __version__ = VERSION
+
+# Imported on first use: they need the OpenTelemetry SDK (its metrics, resources and psutil: most of the cost
+# of importing us), which decorated code running before configure(), or under someone else's SDK, never needs.
+_LAZY = {
+    "Setup": "setup.configure",
+    "configure": "setup.configure",
+    "shutdown": "setup.configure",
+    "configure_worker": "setup.workers",
+    "AgentPerfSpanProcessor": "tracing.processor",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f".{module}", __name__), name)
+    globals()[name] = value  # once: later lookups are plain module attributes
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "AgentPerfConfigError",

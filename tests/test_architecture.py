@@ -167,6 +167,22 @@ def test_import_loads_no_cli_code() -> None:
     assert out == "", f"importing otel_agentperf loaded: {out}"
 
 
+def test_import_and_decoration_load_no_sdk() -> None:
+    """Cold start: importing us and decorating functions needs only the OpenTelemetry API. The SDK (its metrics
+    package, resources, psutil: most of the import time) and the price data come with configure()/first call."""
+    code = (
+        "import sys, otel_agentperf as ap\n"
+        "ap.trace_agent('a')(lambda: 1); ap.trace_llm(provider='openai', model='gpt-4o')(lambda: 1)\n"
+        "heavy = ('opentelemetry.sdk', 'psutil', 'genai_prices', 'grpc')\n"
+        "bad = sorted(m for m in sys.modules if m.startswith(heavy))\n"
+        "print(','.join(bad))\n"
+        "assert callable(ap.configure) and ap.AgentPerfSpanProcessor.__name__ == 'AgentPerfSpanProcessor'\n"
+        "assert 'configure' in dir(ap)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.strip()
+    assert out == "", f"importing otel_agentperf loaded: {out}"
+
+
 def test_modules_stay_small() -> None:
     big = [
         f"{path.relative_to(PACKAGE.parent)}: {n} lines"

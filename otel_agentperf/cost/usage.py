@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from typing import Any, cast
+from typing import Any
 
 from .._errors import warn_once
 
@@ -104,11 +104,50 @@ def _max(a: int | None, b: int | None) -> int | None:
     return b if a is None or b > a else a
 
 
+# How fields are read from each response class, decided on its first instance: a dict's ``get``; a pydantic
+# model's instance dict and extras (what ``getattr`` would find, without the AttributeError that pydantic
+# raises and catches for every absent field: ~1 µs each, and a response has a dozen we look for); else getattr.
+_MAPPING, _PYDANTIC, _ATTRIBUTES = 0, 1, 2
+_ACCESS: dict[type[Any], int] = {dict: _MAPPING}
+_MAX_CLASSES = 256
+_ON_CLASS: dict[tuple[type[Any], str], bool] = {}
+
+
+def _access(cls: type[Any]) -> int:
+    if issubclass(cls, Mapping):
+        how = _MAPPING
+    elif hasattr(cls, "__pydantic_fields__") and hasattr(cls, "__pydantic_extra__"):
+        how = _PYDANTIC
+    else:
+        how = _ATTRIBUTES
+    if len(_ACCESS) < _MAX_CLASSES:  # bounded; a class past the limit is classified again on each call
+        _ACCESS[cls] = how
+    return how
+
+
 def _get(obj: Any, name: str) -> Any:
     if obj is None:
         return None
-    if isinstance(obj, Mapping):
-        return cast("Mapping[str, Any]", obj).get(name)
+    cls: type[Any] = type(obj)  # pyright: ignore[reportUnknownVariableType]
+    how = _ACCESS.get(cls)
+    if how is None:
+        how = _access(cls)
+    if how == _MAPPING:
+        return obj.get(name)
+    if how == _PYDANTIC:
+        fields: dict[str, Any] = obj.__dict__
+        if name in fields:
+            return fields[name]
+        extra: dict[str, Any] | None = obj.__pydantic_extra__  # None unless the model allows extra fields
+        if extra and name in extra:
+            return extra[name]
+        key = (cls, name)
+        on_class = _ON_CLASS.get(key)
+        if on_class is None:
+            on_class = hasattr(cls, name)  # a property or method: read it the usual way
+            if len(_ON_CLASS) < _MAX_CLASSES * 8:
+                _ON_CLASS[key] = on_class
+        return getattr(obj, name, None) if on_class else None
     return getattr(obj, name, None)
 
 

@@ -1,17 +1,20 @@
 """The histograms and counters every traced call records into, and the cardinality guard of label sets.
 
-Imports only OpenTelemetry's API and our own fast histograms: this is the bottom of the call path.
+Imports only OpenTelemetry's API: this is the bottom of the call path (our fast histograms, which need the
+SDK, come in through ``configure()``).
 """
 
 from __future__ import annotations
 
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from opentelemetry.metrics import Histogram, Meter
 
 from .. import semconv as sc
 from .._locks import new_lock
-from .aggregate import FastMetrics
+
+if TYPE_CHECKING:  # aggregate imports the SDK's metrics package: only configure() and capture() need it
+    from .aggregate import FastMetrics
 
 # Index of each histogram in ``Instruments.names``; the first four are the duration of each span kind.
 KIND_AGENT = 0

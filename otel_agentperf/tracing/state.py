@@ -11,7 +11,7 @@ never by an import. ``configure()`` hands the state its price book, ledger, budg
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from opentelemetry import metrics, trace
 from opentelemetry.metrics import Meter
@@ -22,8 +22,10 @@ from .._version import VERSION
 from ..cost.ledger import BudgetTracker, ConversationLedger
 from ..cost.pricing import PriceBook
 from ..insights.advisor import Advisor
-from ..telemetry.aggregate import FastMetrics
 from ..telemetry.instruments import Instruments, LabelTable
+
+if TYPE_CHECKING:  # the SDK's metrics package (~60 ms to import) is loaded by configure(), not by us
+    from ..telemetry.aggregate import FastMetrics
 
 
 class State:
