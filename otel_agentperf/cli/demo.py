@@ -7,14 +7,13 @@ import asyncio
 import json
 import logging
 import math
-import random
 import time
 from typing import Any
 
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from rich.console import Console
 from rich.logging import RichHandler
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .. import semconv as sc
@@ -33,49 +32,55 @@ async def run_workload(
     progress: Progress | None,
     fault_window: tuple[float, float] | None = None,
 ) -> Progressed:
-    sim = Sim(random.Random(seed), scale, fault_window)
+    sim = Sim(seed, scale, fault_window)
     research = build(sim)
     pending: set[asyncio.Task[None]] = set()
 
-    async def one(n: int) -> None:
+    async def one(n: int, at: float) -> None:
+        sim.stream(f"request-{n}", at)
         sim.stats.started += 1
+        session = f"session-{n % 25}"
         try:
-            with conversation(f"session-{n % 25}"):
-                await research(f"question {n}", f"session-{n % 25}")
+            with conversation(session):
+                await research(f"question {n}", session, n // 25)
             sim.stats.done += 1
         except Exception:  # noqa: BLE001 - a failed request is part of the simulation
             sim.stats.failed += 1
 
     task_id = progress.add_task("running", total=duration) if progress is not None else None
     start = time.monotonic()
-    n = 0
-    next_at = 0.0
-    while True:
-        elapsed = time.monotonic() - start
-        if elapsed >= duration:
-            break
-        if elapsed >= next_at:
-            task = asyncio.create_task(one(n))
-            pending.add(task)
-            task.add_done_callback(pending.discard)
-            n += 1
-            next_at += sim.rng.expovariate(rate)
-        if progress is not None and task_id is not None:
-            s = sim.stats
-            progress.update(
-                task_id,
-                completed=min(elapsed, duration),
-                description=(
-                    f"requests {s.done} ok / {s.failed} failed / {len(pending)} running · "
-                    f"LLM calls {s.llm_calls} · tokens {s.tokens:,}"
-                ),
-            )
-        await asyncio.sleep(min(0.05, max(next_at - elapsed, 0.0)))
+    # The plan is fixed before the first request: how many start and when depends on seed, duration and
+    # rate only, never on how fast this machine runs them.
+    plan = sim.arrivals(duration, rate)
+    for n, at in enumerate(plan):
+        while (elapsed := time.monotonic() - start) < at:
+            _show(progress, task_id, sim.stats, len(pending), elapsed, duration)
+            await asyncio.sleep(min(0.05, at - elapsed))
+        task = asyncio.create_task(one(n, at))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+    while (elapsed := time.monotonic() - start) < duration:
+        _show(progress, task_id, sim.stats, len(pending), elapsed, duration)
+        await asyncio.sleep(min(0.05, duration - elapsed))
     if progress is not None and task_id is not None:
         progress.update(task_id, completed=duration, description=f"draining {len(pending)} running requests")
     if pending:
         await asyncio.gather(*pending, return_exceptions=True)
     return sim.stats
+
+
+def _show(
+    progress: Progress | None, task_id: TaskID | None, s: Progressed, running: int, elapsed: float, duration: float
+) -> None:
+    if progress is not None and task_id is not None:
+        progress.update(
+            task_id,
+            completed=min(elapsed, duration),
+            description=(
+                f"requests {s.done} ok / {s.failed} failed / {running} running · "
+                f"LLM calls {s.llm_calls} · tokens {s.tokens:,}"
+            ),
+        )
 
 
 def _ms(seconds: float) -> str:
