@@ -17,11 +17,13 @@ from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedCo
 from rich.table import Table
 
 from .. import semconv as sc
+from ..insights.suggest import Snapshot, evaluate, health_score
 from ..insights.summary import Group, add_cost, add_tokens, coverage, group_latency
 from ..setup.configure import configure, shutdown
-from ..tracing.record import conversation, health, suggestions, top_conversations
+from ..tracing.record import conversation, top_conversations
+from ..tracing.state import STATE
 from .demo_system import Progressed, Sim, build
-from .terminal import cost_text, suggestion_table, terminal
+from .terminal import PIPED_WIDTH, Cell, Column, cost_text, fit_table, suggestion_table, terminal, text
 
 
 async def run_workload(
@@ -83,10 +85,10 @@ def _show(
         )
 
 
-def _ms(seconds: float) -> str:
+def _secs(seconds: float) -> str:
     if math.isnan(seconds):
         return "-"
-    return f"{seconds * 1000:,.0f} ms" if seconds < 10 else f"{seconds:,.1f} s"
+    return f"{seconds * 1000:,.0f} ms" if seconds < 1 else f"{seconds:,.2f} s"
 
 
 def _pct(x: float) -> str:
@@ -125,6 +127,7 @@ def summary_data(reader: InMemoryMetricReader) -> dict[str, Any]:
                 "errors": g.errors,
                 "p50_seconds": g.latency.quantile(0.5),
                 "p95_seconds": g.latency.quantile(0.95),
+                "p99_seconds": g.latency.quantile(0.99),
                 "input_tokens": g.tokens.get("input", 0.0),
                 "output_tokens": g.tokens.get("output", 0.0),
                 "llm_cost_usd": g.cost,
@@ -165,39 +168,58 @@ def _usd(x: float) -> str:
     return f"${x:,.4f}" if x < 10 else f"${x:,.2f}"
 
 
-def summary_tables(summary: dict[str, Any]) -> list[Table]:
+def summary_tables(summary: dict[str, Any], width: int = PIPED_WIDTH) -> list[Table]:
+    """Agents, models, tools and conversations, each fitted to ``width`` columns."""
+
     def table(title: str, first: str, rows: dict[str, dict[str, Any]], with_tokens: bool) -> Table:
-        t = Table(title=title, title_justify="left")
-        columns = [first, "calls", "p50", "p95", "success"]
-        columns += ["input tokens", "output tokens", "LLM cost"] if with_tokens else []
-        for col in columns:
-            t.add_column(col, justify="left" if col == first else "right", no_wrap=True)
+        columns = [Column(first, justify="left", key=True), Column("calls"), Column("p50", priority=3), Column("p95")]
+        columns.append(Column("success", priority=2))
+        if with_tokens:
+            columns += [Column("in tokens", priority=4), Column("out tokens", priority=4)]
+            columns.append(Column("LLM cost", wrap=True))
+        cells: list[list[Cell]] = []
         for name, r in rows.items():
             calls = r["calls"]
-            cells = [
-                name,
+            row: list[Cell] = [
+                text(name),
                 f"{calls:,.0f}",
-                _ms(r["p50_seconds"]),
-                _ms(r["p95_seconds"]),
+                _secs(r["p50_seconds"]),
+                _secs(r["p95_seconds"]),
                 _pct(1 - r["errors"] / calls if calls else math.nan),
             ]
             if with_tokens:
                 cost = cost_text(r["llm_cost_usd"], r["unpriced_calls"], _usd)
-                cells += [f"{r['input_tokens']:,.0f}", f"{r['output_tokens']:,.0f}", cost]
-            t.add_row(*cells)
-        return t
+                row += [f"{r['input_tokens']:,.0f}", f"{r['output_tokens']:,.0f}", cost]
+            cells.append(row)
+        return fit_table(width, title, columns, cells)
 
-    conversations = Table(title="Most expensive conversations (LLM + tool costs)", title_justify="left")
-    for col in ("conversation", "cost", "priced LLM calls", "rating"):
-        conversations.add_column(col, justify="left" if col == "conversation" else "right", no_wrap=True)
-    for cid, row in summary["conversations"].items():
-        conversations.add_row(cid, _usd(row["total_usd"]), f"{row['priced_calls']:,}", row["rating"])
+    conversations = fit_table(
+        width,
+        "Most expensive conversations (LLM + tool costs)",
+        [Column("conversation", justify="left", key=True), Column("cost"), Column("priced LLM calls", priority=1)]
+        + [Column("rating")],
+        [
+            [text(cid), _usd(row["total_usd"]), f"{row['priced_calls']:,}", row["rating"]]
+            for cid, row in summary["conversations"].items()
+        ],
+    )
     return [
         table("Agents", "agent", summary["agents"], True),
         table("Models", "model", summary["models"], True),
         table("Tools", "tool", summary["tools"], False),
         conversations,
     ]
+
+
+def one_estimator(snap: Snapshot, summary: dict[str, Any]) -> Snapshot:
+    """The snapshot the rules read, with the summary's percentiles (``histogram_quantile`` over the exported
+    buckets) in place of the in-process sketch's: a suggestion quotes the number the table shows."""
+    for rows, table in ((snap.agents, "agents"), (snap.tools, "tools"), (snap.provider_models, "models")):
+        for row in rows:
+            measured = summary[table].get(row.key[-1])
+            if measured is not None:
+                row.p50, row.p95, row.p99 = (measured[f"p{q}_seconds"] for q in (50, 95, 99))
+    return snap
 
 
 def run_demo(
@@ -266,11 +288,17 @@ def run_demo(
         f"[bold]Spend:[/] {cost_text(spend['total_usd'], spend['unpriced_calls'], _usd)} = {llm} LLM calls "
         f"+ {_usd(spend['other_usd'])} paid tool APIs (record_cost)\n"
     )
-    for table in summary_tables(summary):
+    console.print(
+        "[dim]p50 / p95: histogram_quantile() over the exported buckets, as Prometheus computes them; "
+        "the suggestions and the health score below use the same percentiles.[/]"
+    )
+    for table in summary_tables(summary, console.width):
         console.print(table)
-    ranked = suggestions()
-    score, parts = health()
-    console.print(suggestion_table(ranked))
+    advisor = STATE.advisor
+    snap = one_estimator(advisor.snapshot(), summary)
+    ranked = evaluate(snap, advisor.thresholds, advisor.rules)
+    score, parts = health_score(snap, advisor.thresholds)
+    console.print(suggestion_table(ranked, width=console.width))
     console.print(
         f"[bold]Health score {score:.0f}/100[/] "
         + " · ".join(f"{name} {value:.0%}" for name, value in parts.items())
@@ -288,9 +316,6 @@ def run_demo(
                 f,
                 indent=2,
             )
-    console.print(
-        "Latency percentiles are histogram_quantile() over the exported buckets, as Prometheus computes them."
-    )
     if linger > 0 and setup.prometheus_url:
         console.print(f"Serving {setup.prometheus_url} for {linger:g} s more")
         time.sleep(linger)

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 
 from ..insights.fleet import SourceError, parse_duration
 from ..insights.suggest import load_thresholds
-from .terminal import terminal
+from .terminal import Cell, Column, fit_table, terminal, text
 
 
 def run_view(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -104,8 +104,6 @@ def _top(args: argparse.Namespace) -> int:
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from rich.table import Table
-
     from .doctor import FAIL, run_checks
 
     with terminal(stderr=True).status("checking"):
@@ -117,11 +115,12 @@ def _doctor(args: argparse.Namespace) -> int:
             alertmanager=args.alertmanager,
         )
     colours = {"ok": "green", "warn": "yellow", "fail": "red", "skip": "dim"}
-    table = Table(title="agentperf doctor", title_justify="left")
-    for col in ("check", "status", "what we found", "how to fix"):
-        table.add_column(col, no_wrap=col in ("check", "status"))
-    for c in checks:
-        table.add_row(c.name, f"[{colours[c.status]}]{c.status.upper()}[/]", c.detail, c.fix)
-    terminal().print(table)
+    console = terminal()
+    columns = [Column("check", justify="left", key=True), Column("status", justify="left")]
+    columns += [Column("what we found", justify="left", wrap=True), Column("how to fix", justify="left", wrap=True)]
+    rows: list[list[Cell]] = [
+        [text(c.name), text(c.status.upper(), colours[c.status]), text(c.detail), text(c.fix)] for c in checks
+    ]
+    console.print(fit_table(console.width, "agentperf doctor", columns, rows))
     failed = [c for c in checks if c.status == FAIL]
     return 1 if failed else 0
