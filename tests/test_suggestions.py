@@ -601,3 +601,32 @@ def test_every_suggestion_says_how_much_evidence_it_has(window_s: float, calls: 
     # Savings only past the minimum window and call count.
     assert (slow.savings_seconds_per_day > 0) is (expected != "low")
     assert ("savings" in slow.evidence) is (expected == "low")
+
+
+@pytest.mark.parametrize(
+    ("provider", "model", "never"),
+    [
+        ("anthropic", "claude-opus-4-5", ("haiku",)),  # two tiers down is not a comparable model
+        ("gcp.gemini", "gemini-2.5-pro", ("gemini-pro", "1.5", "lite", "preview")),
+        ("openai", "gpt-4o-2024-08-06", ("nano", "gpt-3.5", ".ft", "preview")),
+        ("anthropic", "claude-sonnet-4-5", ("claude-3",)),
+    ],
+)
+def test_model_downgrade_proposes_current_models_of_a_comparable_tier(
+    provider: str, model: str, never: tuple[str, ...]
+) -> None:
+    from otel_agentperf.cost.pricing import PriceBook
+    from otel_agentperf.insights.rules_cost import EVALUATE_FIRST, comparable, tier
+
+    at = 1_795_168_800.0
+    row = Row(("planner", provider, model), count=100, tokens_in=100_000, tokens_out=4_000)
+    snap = Snapshot(window_s=86_400, agent_models=[row], price_of=PriceBook().lookup, at=at)
+    (s,) = rule_model_downgrade(snap, Thresholds())
+    named = s.description.split("Cheaper models from the same provider: ")[1].split(". Before")[0]
+    proposed = [part.split(" (saves")[0] for part in named.split("), ")]
+    assert proposed and all(comparable(p, model) for p in proposed)
+    for word in never:
+        assert word not in named, named
+    assert EVALUATE_FIRST in s.description  # what to check before switching
+    assert (tier("claude-opus-4-5"), tier("claude-sonnet-4-5"), tier("claude-haiku-4-5")) == (0, 1, 2)
+    assert (tier("gpt-4o"), tier("gpt-4o-mini"), tier("gpt-5-nano"), tier("gemini-2.5-flash-lite")) == (0, 1, 2, 2)
