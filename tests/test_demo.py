@@ -105,3 +105,26 @@ def column(lines: list[str], header: str) -> list[str]:
         else:
             cells[-1] = f"{cells[-1]} {parts[index]}".strip()
     return cells
+
+
+def test_one_estimator_puts_the_tables_percentiles_in_what_the_rules_read() -> None:
+    from otel_agentperf.cli.demo import one_estimator
+    from otel_agentperf.insights.rules import BUILTIN_RULES
+    from otel_agentperf.insights.stats import Row
+    from otel_agentperf.insights.suggest import Snapshot, Thresholds, evaluate
+
+    snap = Snapshot(
+        window_s=60.0,
+        agents=[Row(("writer",), count=10, p50=0.5, p95=0.71, p99=0.8)],  # the in-process sketch
+        provider_models=[Row(("openai", "gpt-4o-2024-08-06"), count=10, p50=0.2, p95=0.3, p99=0.4)],
+        tools=[Row(("search",), count=10, p50=0.05, p95=0.1, p99=0.2)],
+    )
+    table = {"p50_seconds": 0.6, "p95_seconds": 0.78, "p99_seconds": 0.79}  # histogram_quantile
+    summary = {"agents": {"writer": table}, "models": {"gpt-4o": {**table, "p95_seconds": 0.45}}, "tools": {}}
+    one_estimator(snap, summary)
+    assert (snap.agents[0].p50, snap.agents[0].p95, snap.agents[0].p99) == (0.6, 0.78, 0.79)
+    assert snap.provider_models[0].p95 == 0.45  # the dated response model's row takes the requested one's
+    assert snap.tools[0].p95 == 0.1  # not in the table: left as measured
+    found = evaluate(snap, Thresholds(slow_p95_s=0.75, min_calls=1), BUILTIN_RULES)
+    (slow,) = [s for s in found if s.rule == "slow" and s.scope_name == "writer"]
+    assert "p95 0.78 s" in slow.title

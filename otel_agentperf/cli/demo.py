@@ -216,7 +216,10 @@ def one_estimator(snap: Snapshot, summary: dict[str, Any]) -> Snapshot:
     buckets) in place of the in-process sketch's: a suggestion quotes the number the table shows."""
     for rows, table in ((snap.agents, "agents"), (snap.tools, "tools"), (snap.provider_models, "models")):
         for row in rows:
-            measured = summary[table].get(row.key[-1])
+            name = row.key[-1]
+            # The table groups models by the requested name; a row may carry the response's dated one.
+            match = [m for m in summary[table] if name == m or (table == "models" and name.startswith(f"{m}-"))]
+            measured = summary[table][max(match, key=len)] if match else None
             if measured is not None:
                 row.p50, row.p95, row.p99 = (measured[f"p{q}_seconds"] for q in (50, 95, 99))
     return snap
