@@ -245,3 +245,31 @@ def test_piped_output_follows_columns(monkeypatch: pytest.MonkeyPatch) -> None:
     assert terminal().width == 80
     monkeypatch.delenv("COLUMNS")
     assert terminal().width == 120  # pytest's stdout is not a terminal
+
+
+@pytest.mark.parametrize("width", [80, 120])
+def test_doctor_and_prices_fit(width: int) -> None:
+    from otel_agentperf.cli.doctor import Check, check_otlp
+    from otel_agentperf.cli.views import doctor_table
+    from tests.support.prom import free_port
+
+    checks = [
+        check_otlp(f"http://127.0.0.1:{free_port()}", "grpc"),  # a failure with a long fix
+        Check("app metrics endpoint", "fail", f"http://x/{TITLE} is unreachable {IMG}", f"fix {BOLD}"),
+    ]
+    out = io.StringIO()
+    Console(file=out, width=width, color_system=None).print(doctor_table(checks, width))
+    screen = out.getvalue()
+    assert max(cell_len(line) for line in screen.splitlines()) <= width and "…" not in screen
+    assert "\x1b" not in screen and "\x07" not in screen and BOLD in screen
+    prices = subprocess.run(
+        [sys.executable, "-m", "otel_agentperf", "prices", "claude-sonnet-4-5", "deepseek-chat", MARKUP, CLEAR],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={**os.environ, "COLUMNS": str(width)},
+    )
+    assert prices.returncode == 1  # two unknown models
+    assert max(cell_len(line) for line in prices.stdout.splitlines()) <= width
+    assert f"{MARKUP}: unknown" in prices.stdout and printable(CLEAR) in prices.stdout
+    assert "\x1b" not in prices.stdout

@@ -7,10 +7,16 @@ import json
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from ..insights.fleet import SourceError, parse_duration
 from ..insights.suggest import load_thresholds
 from .terminal import Cell, Column, fit_table, terminal, text
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from .doctor import Check
 
 
 def run_view(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -114,13 +120,18 @@ def _doctor(args: argparse.Namespace) -> int:
             prometheus=args.prometheus,
             alertmanager=args.alertmanager,
         )
-    colours = {"ok": "green", "warn": "yellow", "fail": "red", "skip": "dim"}
     console = terminal()
+    console.print(doctor_table(checks, console.width))
+    failed = [c for c in checks if c.status == FAIL]
+    return 1 if failed else 0
+
+
+def doctor_table(checks: list[Check], width: int) -> Table:
+    """The checks as a table of ``width`` columns: what was found and the fix wrap, names fold."""
+    colours = {"ok": "green", "warn": "yellow", "fail": "red", "skip": "dim"}
     columns = [Column("check", justify="left", key=True), Column("status", justify="left")]
     columns += [Column("what we found", justify="left", wrap=True), Column("how to fix", justify="left", wrap=True)]
     rows: list[list[Cell]] = [
         [text(c.name), text(c.status.upper(), colours[c.status]), text(c.detail), text(c.fix)] for c in checks
     ]
-    console.print(fit_table(console.width, "agentperf doctor", columns, rows))
-    failed = [c for c in checks if c.status == FAIL]
-    return 1 if failed else 0
+    return fit_table(width, "agentperf doctor", columns, rows)
