@@ -70,7 +70,7 @@ def _report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             from rich.console import Console
 
             with open(args.output, "w", encoding="utf-8") as f:
-                render.terminal(report, Console(file=f, width=140))
+                render.terminal(report, Console(file=f, width=terminal().width))  # COLUMNS, the tty, or 120
         else:
             render.terminal(report, console)
         return 0
