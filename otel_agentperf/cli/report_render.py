@@ -11,7 +11,6 @@ from typing import Any
 
 from rich.console import Console
 
-from ..insights.suggest import Suggestion
 from .terminal import (
     SEVERITY_STYLE,
     Cell,
@@ -126,7 +125,7 @@ _TOKEN_COLUMNS = [Column("cost", wrap=True), Column("tokens in", priority=4), Co
 
 
 def _evidence(s: dict[str, Any]) -> str:
-    return evidence_line(Suggestion(**s))
+    return evidence_line(s.get("evidence") or {}, s.get("confidence", "-"))
 
 
 def terminal(report: dict[str, Any], console: Console) -> None:

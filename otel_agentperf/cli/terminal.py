@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from rich.cells import cell_len
@@ -184,18 +184,18 @@ def _widths(width: int, columns: list[Column], cells: list[list[Cell]]) -> list[
     return widths
 
 
-def evidence_line(s: Suggestion) -> str:
+def evidence_line(evidence: Mapping[str, object], confidence: object) -> str:
     """What stands behind a suggestion: calls observed, the window, the confidence."""
     parts: list[str] = []
     for key in ("calls", "invocations", "repeats", "extra_calls", "conversations"):
-        value = s.evidence.get(key)
+        value = evidence.get(key)
         if isinstance(value, (int, float)):
             parts.append(f"{value:,.0f} {key.replace('_', ' ') if key != 'calls' else 'calls'}")
             break
-    observed = s.evidence.get("observed_s")
+    observed = evidence.get("observed_s")
     if isinstance(observed, (int, float)):
         parts.append(f"over {duration(observed)}")
-    parts.append(f"confidence {s.confidence}")
+    parts.append(f"confidence {printable(confidence)}")
     return " · ".join(parts)
 
 
@@ -227,7 +227,7 @@ def suggestion_table(
     rows: list[list[Cell]] = []
     for i, s in enumerate(ranked, 1):
         what = text(s.title)
-        what.append("\n" + evidence_line(s), style="dim")
+        what.append("\n" + evidence_line(s.evidence, s.confidence), style="dim")
         rows.append(
             [
                 str(i),
