@@ -37,9 +37,29 @@ def test_otlp_wrong_protocol() -> None:
     assert check.status == "fail" and "does not accept OTLP/grpc" in check.detail and "4318" in check.fix
 
 
-def test_otlp_not_configured(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_otlp_not_configured_checks_the_default_endpoint(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The quickstart's setup (nothing set) exports to localhost:4317: with nothing there, that is a problem."""
+    for name in ("OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_TRACES_EXPORTER"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("OTEL_METRICS_EXPORTER", raising=False)
+    monkeypatch.setitem(_doctor.DEFAULT_OTLP, "grpc", f"localhost:{free_port()}")
+    check = _doctor.check_otlp(None, None)
+    assert check.status == "warn" and "the default" in check.detail and "not exported" in check.detail
+    assert "OTEL_EXPORTER_OTLP_ENDPOINT" in check.fix and "metrics_exporter='prometheus'" in check.fix
+    receiver = GrpcReceiver()
+    try:
+        monkeypatch.setitem(_doctor.DEFAULT_OTLP, "grpc", receiver.endpoint)
+        assert _doctor.check_otlp(None, None).status == "ok"
+    finally:
+        receiver.stop()
+
+
+def test_otlp_export_off(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("OTEL_EXPORTER_OTLP_ENDPOINT", raising=False)
-    assert _doctor.check_otlp(None, None).status == "skip"
+    monkeypatch.setenv("OTEL_TRACES_EXPORTER", "none")
+    monkeypatch.setenv("OTEL_METRICS_EXPORTER", "prometheus")
+    check = _doctor.check_otlp(None, None)
+    assert check.status == "skip" and "OTLP export is off" in check.detail
 
 
 def serve(body: bytes, status: int = 200) -> tuple[ThreadingHTTPServer, str]:

@@ -22,13 +22,32 @@ from otel_agentperf.insights.rules import (
     rule_slow,
 )
 from otel_agentperf.insights.stats import Row
-from otel_agentperf.insights.suggest import Snapshot, Thresholds
+from otel_agentperf.insights.suggest import SAVINGS_WITHHELD, Snapshot, Thresholds
 from otel_agentperf.telemetry.resources import Resources
 from otel_agentperf.testing import Capture, capture
 
 
 def rules_found(rule: str) -> list[ap.Suggestion]:
     return [s for s in ap.suggestions() if s.rule == rule]
+
+
+def estimated_savings(rule: str) -> tuple[float, float]:
+    """(USD, seconds) per day the rule itself estimates on this process' window, before ``evaluate``
+    withholds savings of a window with too little data (as every test workload here is)."""
+    from otel_agentperf.tracing.state import STATE
+
+    advisor = STATE.advisor
+    found = BUILTIN_RULES[rule](advisor.snapshot(), advisor.thresholds)
+    return sum(s.savings_usd_per_day for s in found), sum(s.savings_seconds_per_day for s in found)
+
+
+def withheld(s: ap.Suggestion) -> bool:
+    """A few seconds of test traffic: confidence low, no savings claimed, and the evidence says why."""
+    return (
+        s.confidence == "low"
+        and s.savings_usd_per_day == s.savings_seconds_per_day == 0.0
+        and s.evidence["savings"] == SAVINGS_WITHHELD
+    )
 
 
 def llm(provider: str, model: str, *, out: int = 50, inp: int = 1000, cached: int = 0) -> Callable[..., Any]:
@@ -61,13 +80,14 @@ def test_slow_agent(target: float, fires: bool) -> None:
         for _ in range(6):
             researcher()
         found = [s for s in rules_found("slow") if s.scope_kind == "agent"]
+        estimated = estimated_savings("slow")
     assert bool(found) is fires
     if fires:
         s = found[0]
         assert s.scope_name == "researcher"
         assert s.evidence["calls"] == 6 and s.evidence["p95_s"] >= 0.02
         assert "tool slow_search" in s.description  # what dominates its time
-        assert s.savings_seconds_per_day > 0
+        assert withheld(s) and estimated[1] > 0
 
 
 def test_slow_rule_arithmetic() -> None:
@@ -93,12 +113,14 @@ def test_model_downgrade(out: int, fires: bool) -> None:
         for _ in range(12):
             classify()
         found = rules_found("model_downgrade")
+        estimated = estimated_savings("model_downgrade")
     assert bool(found) is fires
     if fires:
         s = found[0]
         assert s.scope_name == "classifier:gpt-4o"
         assert s.evidence["mean_output_tokens"] == 40
-        assert s.savings_usd_per_day > 0 and "Cheaper models from the same provider" in s.description
+        assert "Cheaper models from the same provider" in s.description
+        assert withheld(s) and estimated[0] > 0
 
 
 def test_model_downgrade_arithmetic() -> None:
@@ -138,12 +160,13 @@ def test_caching_repeated_tool_calls(same: bool, fires: bool) -> None:
         for i in range(6):
             geocode("Paris" if same else f"city-{i}")
         found = rules_found("caching")
+        estimated = estimated_savings("caching")
     assert bool(found) is fires
     if fires:
         s = found[0]
         assert (s.scope_kind, s.scope_name) == ("tool", "geocode")
         assert s.evidence["extra_calls"] == 5 and s.evidence["repeated_argument_sets"] == 1
-        assert s.savings_usd_per_day > 0  # 5 avoidable × $0.001, per day
+        assert withheld(s) and estimated[0] > 0  # 5 avoidable × $0.001, per day
 
 
 def test_caching_arithmetic_and_opt_out() -> None:
@@ -175,12 +198,13 @@ def test_prompt_caching(cached: int, fires: bool) -> None:
         for i in range(8):
             ask(messages=[{"role": "system", "content": system}, {"role": "user", "content": f"question {i}"}])
         found = rules_found("prompt_caching")
+        estimated = estimated_savings("prompt_caching")
     assert bool(found) is fires
     if fires:
         s = found[0]
         assert s.scope_name == "anthropic/claude-haiku-4-5"
         assert s.evidence["repeats"] == 7 and s.evidence["cached_share"] == 0.0
-        assert s.savings_usd_per_day > 0
+        assert withheld(s) and estimated[0] > 0
 
 
 # --- context bloat --------------------------------------------------------------------------------------
@@ -574,3 +598,35 @@ def test_every_suggestion_says_how_much_evidence_it_has(window_s: float, calls: 
     (slow,) = [s for s in found if s.rule == "slow"]
     assert slow.evidence["observed_s"] == window_s
     assert slow.confidence == expected
+    # Savings only past the minimum window and call count.
+    assert (slow.savings_seconds_per_day > 0) is (expected != "low")
+    assert ("savings" in slow.evidence) is (expected == "low")
+
+
+@pytest.mark.parametrize(
+    ("provider", "model", "never"),
+    [
+        ("anthropic", "claude-opus-4-5", ("haiku",)),  # two tiers down is not a comparable model
+        ("gcp.gemini", "gemini-2.5-pro", ("gemini-pro", "1.5", "lite", "preview")),
+        ("openai", "gpt-4o-2024-08-06", ("nano", "gpt-3.5", ".ft", "preview")),
+        ("anthropic", "claude-sonnet-4-5", ("claude-3",)),
+    ],
+)
+def test_model_downgrade_proposes_current_models_of_a_comparable_tier(
+    provider: str, model: str, never: tuple[str, ...]
+) -> None:
+    from otel_agentperf.cost.pricing import PriceBook
+    from otel_agentperf.insights.rules_cost import EVALUATE_FIRST, comparable, tier
+
+    at = 1_795_168_800.0
+    row = Row(("planner", provider, model), count=100, tokens_in=100_000, tokens_out=4_000)
+    snap = Snapshot(window_s=86_400, agent_models=[row], price_of=PriceBook().lookup, at=at)
+    (s,) = rule_model_downgrade(snap, Thresholds())
+    named = s.description.split("Cheaper models from the same provider: ")[1].split(". Before")[0]
+    proposed = [part.split(" (saves")[0] for part in named.split("), ")]
+    assert proposed and all(comparable(p, model) for p in proposed)
+    for word in never:
+        assert word not in named, named
+    assert EVALUATE_FIRST in s.description  # what to check before switching
+    assert (tier("claude-opus-4-5"), tier("claude-sonnet-4-5"), tier("claude-haiku-4-5")) == (0, 1, 2)
+    assert (tier("gpt-4o"), tier("gpt-4o-mini"), tier("gpt-5-nano"), tier("gemini-2.5-flash-lite")) == (0, 1, 2, 2)

@@ -8,7 +8,7 @@ import time
 from ..cost.prices import ModelPrices, Rate
 from ..cost.pricing import PriceBook
 from ..cost.usage import Usage
-from .terminal import terminal
+from .terminal import safe, terminal
 
 
 def _rate(rate: Rate | None) -> str:
@@ -43,17 +43,17 @@ def show_prices(models: list[str], provider: str | None, at: float | None = None
         if prices is None:
             missing += 1
             console.print(
-                f"[bold]{model}[/]: [red]unknown[/] (no cost is recorded; add one with configure(prices=...))"
+                f"[bold]{safe(model)}[/]: [red]unknown[/] (no cost is recorded; add one with configure(prices=...))"
             )
             continue
-        console.print(f"[bold]{model}[/]: {prices.source}")
+        console.print(f"[bold]{safe(model)}[/]: {safe(prices.source)}")
         if not prices.windows:
             console.print(f"  USD per million tokens: {_rates_line(prices)}")
             continue
         # Time-of-day prices: every window, never just the rate of the moment.
         console.print("  USD per million tokens, by time of day (the call's start time decides):")
         for window in prices.windows:
-            console.print(f"    {window.label:<19} {_rates_line(window.prices)}")
+            console.print(f"    {safe(window.label):<19} {_rates_line(window.prices)}")
     return 1 if missing else 0
 
 
@@ -62,7 +62,7 @@ def show_cost(args: argparse.Namespace) -> int:
     at: float = time.time() if args.at is None else args.at
     found: ModelPrices | None = PriceBook().lookup(args.provider, args.model, at)
     if found is None:
-        console.print(f"[red]error:[/] no price known for {args.model!r}; add one with configure(prices=...)")
+        console.print(f"[red]error:[/] no price known for {safe(repr(args.model))}; add one with configure(prices=...)")
         return 1
     prices = found.at(at)
     usage = Usage(
@@ -73,7 +73,7 @@ def show_cost(args: argparse.Namespace) -> int:
         reasoning_tokens=args.reasoning_tokens,
     )
     usd = prices.cost(usage, at)
-    console.print(f"{args.model} ({prices.source}): [bold]${usd:.6f}[/]")
+    console.print(f"{safe(args.model)} ({safe(prices.source)}): [bold]${usd:.6f}[/]")
     window = found.window_at(at)
     if window is not None:
         console.print(f"  price window {window} (the price changes with the time of day; --at TIME to pick one)")

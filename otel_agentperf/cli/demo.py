@@ -7,22 +7,23 @@ import asyncio
 import json
 import logging
 import math
-import random
 import time
 from typing import Any
 
 from opentelemetry.sdk.metrics.export import InMemoryMetricReader
 from rich.console import Console
 from rich.logging import RichHandler
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, Progress, TaskID, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from .. import semconv as sc
+from ..insights.suggest import Snapshot, evaluate, health_score
 from ..insights.summary import Group, add_cost, add_tokens, coverage, group_latency
 from ..setup.configure import configure, shutdown
-from ..tracing.record import conversation, health, suggestions, top_conversations
+from ..tracing.record import conversation, top_conversations
+from ..tracing.state import STATE
 from .demo_system import Progressed, Sim, build
-from .terminal import cost_text, suggestion_table, terminal
+from .terminal import PIPED_WIDTH, Cell, Column, cost_text, fit_table, suggestion_table, terminal, text
 
 
 async def run_workload(
@@ -33,44 +34,36 @@ async def run_workload(
     progress: Progress | None,
     fault_window: tuple[float, float] | None = None,
 ) -> Progressed:
-    sim = Sim(random.Random(seed), scale, fault_window)
+    sim = Sim(seed, scale, fault_window)
     research = build(sim)
     pending: set[asyncio.Task[None]] = set()
 
-    async def one(n: int) -> None:
+    async def one(n: int, at: float) -> None:
+        sim.stream(f"request-{n}", at)
         sim.stats.started += 1
+        session = f"session-{n % 25}"
         try:
-            with conversation(f"session-{n % 25}"):
-                await research(f"question {n}", f"session-{n % 25}")
+            with conversation(session):
+                await research(f"question {n}", session, n // 25)
             sim.stats.done += 1
         except Exception:  # noqa: BLE001 - a failed request is part of the simulation
             sim.stats.failed += 1
 
     task_id = progress.add_task("running", total=duration) if progress is not None else None
     start = time.monotonic()
-    n = 0
-    next_at = 0.0
-    while True:
-        elapsed = time.monotonic() - start
-        if elapsed >= duration:
-            break
-        if elapsed >= next_at:
-            task = asyncio.create_task(one(n))
-            pending.add(task)
-            task.add_done_callback(pending.discard)
-            n += 1
-            next_at += sim.rng.expovariate(rate)
-        if progress is not None and task_id is not None:
-            s = sim.stats
-            progress.update(
-                task_id,
-                completed=min(elapsed, duration),
-                description=(
-                    f"requests {s.done} ok / {s.failed} failed / {len(pending)} running · "
-                    f"LLM calls {s.llm_calls} · tokens {s.tokens:,}"
-                ),
-            )
-        await asyncio.sleep(min(0.05, max(next_at - elapsed, 0.0)))
+    # The plan is fixed before the first request: how many start and when depends on seed, duration and
+    # rate only, never on how fast this machine runs them.
+    plan = sim.arrivals(duration, rate)
+    for n, at in enumerate(plan):
+        while (elapsed := time.monotonic() - start) < at:
+            _show(progress, task_id, sim.stats, len(pending), elapsed, duration)
+            await asyncio.sleep(min(0.05, at - elapsed))
+        task = asyncio.create_task(one(n, at))
+        pending.add(task)
+        task.add_done_callback(pending.discard)
+    while (elapsed := time.monotonic() - start) < duration:
+        _show(progress, task_id, sim.stats, len(pending), elapsed, duration)
+        await asyncio.sleep(min(0.05, duration - elapsed))
     if progress is not None and task_id is not None:
         progress.update(task_id, completed=duration, description=f"draining {len(pending)} running requests")
     if pending:
@@ -78,10 +71,24 @@ async def run_workload(
     return sim.stats
 
 
-def _ms(seconds: float) -> str:
+def _show(
+    progress: Progress | None, task_id: TaskID | None, s: Progressed, running: int, elapsed: float, duration: float
+) -> None:
+    if progress is not None and task_id is not None:
+        progress.update(
+            task_id,
+            completed=min(elapsed, duration),
+            description=(
+                f"requests {s.done} ok / {s.failed} failed / {running} running · "
+                f"LLM calls {s.llm_calls} · tokens {s.tokens:,}"
+            ),
+        )
+
+
+def _secs(seconds: float) -> str:
     if math.isnan(seconds):
         return "-"
-    return f"{seconds * 1000:,.0f} ms" if seconds < 10 else f"{seconds:,.1f} s"
+    return f"{seconds * 1000:,.0f} ms" if seconds < 1 else f"{seconds:,.2f} s"
 
 
 def _pct(x: float) -> str:
@@ -120,6 +127,7 @@ def summary_data(reader: InMemoryMetricReader) -> dict[str, Any]:
                 "errors": g.errors,
                 "p50_seconds": g.latency.quantile(0.5),
                 "p95_seconds": g.latency.quantile(0.95),
+                "p99_seconds": g.latency.quantile(0.99),
                 "input_tokens": g.tokens.get("input", 0.0),
                 "output_tokens": g.tokens.get("output", 0.0),
                 "llm_cost_usd": g.cost,
@@ -160,39 +168,61 @@ def _usd(x: float) -> str:
     return f"${x:,.4f}" if x < 10 else f"${x:,.2f}"
 
 
-def summary_tables(summary: dict[str, Any]) -> list[Table]:
+def summary_tables(summary: dict[str, Any], width: int = PIPED_WIDTH) -> list[Table]:
+    """Agents, models, tools and conversations, each fitted to ``width`` columns."""
+
     def table(title: str, first: str, rows: dict[str, dict[str, Any]], with_tokens: bool) -> Table:
-        t = Table(title=title, title_justify="left")
-        columns = [first, "calls", "p50", "p95", "success"]
-        columns += ["input tokens", "output tokens", "LLM cost"] if with_tokens else []
-        for col in columns:
-            t.add_column(col, justify="left" if col == first else "right", no_wrap=True)
+        columns = [Column(first, justify="left", key=True), Column("calls"), Column("p50", priority=3), Column("p95")]
+        columns.append(Column("success", priority=2))
+        if with_tokens:
+            columns += [Column("in tokens", priority=4), Column("out tokens", priority=4)]
+            columns.append(Column("LLM cost", wrap=True))
+        cells: list[list[Cell]] = []
         for name, r in rows.items():
             calls = r["calls"]
-            cells = [
-                name,
+            row: list[Cell] = [
+                text(name),
                 f"{calls:,.0f}",
-                _ms(r["p50_seconds"]),
-                _ms(r["p95_seconds"]),
+                _secs(r["p50_seconds"]),
+                _secs(r["p95_seconds"]),
                 _pct(1 - r["errors"] / calls if calls else math.nan),
             ]
             if with_tokens:
                 cost = cost_text(r["llm_cost_usd"], r["unpriced_calls"], _usd)
-                cells += [f"{r['input_tokens']:,.0f}", f"{r['output_tokens']:,.0f}", cost]
-            t.add_row(*cells)
-        return t
+                row += [f"{r['input_tokens']:,.0f}", f"{r['output_tokens']:,.0f}", cost]
+            cells.append(row)
+        return fit_table(width, title, columns, cells)
 
-    conversations = Table(title="Most expensive conversations (LLM + tool costs)", title_justify="left")
-    for col in ("conversation", "cost", "priced LLM calls", "rating"):
-        conversations.add_column(col, justify="left" if col == "conversation" else "right", no_wrap=True)
-    for cid, row in summary["conversations"].items():
-        conversations.add_row(cid, _usd(row["total_usd"]), f"{row['priced_calls']:,}", row["rating"])
+    conversations = fit_table(
+        width,
+        "Most expensive conversations (LLM + tool costs)",
+        [Column("conversation", justify="left", key=True), Column("cost"), Column("priced LLM calls", priority=1)]
+        + [Column("rating")],
+        [
+            [text(cid), _usd(row["total_usd"]), f"{row['priced_calls']:,}", row["rating"]]
+            for cid, row in summary["conversations"].items()
+        ],
+    )
     return [
         table("Agents", "agent", summary["agents"], True),
         table("Models", "model", summary["models"], True),
         table("Tools", "tool", summary["tools"], False),
         conversations,
     ]
+
+
+def one_estimator(snap: Snapshot, summary: dict[str, Any]) -> Snapshot:
+    """The snapshot the rules read, with the summary's percentiles (``histogram_quantile`` over the exported
+    buckets) in place of the in-process sketch's: a suggestion quotes the number the table shows."""
+    for rows, table in ((snap.agents, "agents"), (snap.tools, "tools"), (snap.provider_models, "models")):
+        for row in rows:
+            name = row.key[-1]
+            # The table groups models by the requested name; a row may carry the response's dated one.
+            match = [m for m in summary[table] if name == m or (table == "models" and name.startswith(f"{m}-"))]
+            measured = summary[table][max(match, key=len)] if match else None
+            if measured is not None:
+                row.p50, row.p95, row.p99 = (measured[f"p{q}_seconds"] for q in (50, 95, 99))
+    return snap
 
 
 def run_demo(
@@ -261,11 +291,17 @@ def run_demo(
         f"[bold]Spend:[/] {cost_text(spend['total_usd'], spend['unpriced_calls'], _usd)} = {llm} LLM calls "
         f"+ {_usd(spend['other_usd'])} paid tool APIs (record_cost)\n"
     )
-    for table in summary_tables(summary):
+    console.print(
+        "[dim]p50 / p95: histogram_quantile() over the exported buckets, as Prometheus computes them; "
+        "the suggestions and the health score below use the same percentiles.[/]"
+    )
+    for table in summary_tables(summary, console.width):
         console.print(table)
-    ranked = suggestions()
-    score, parts = health()
-    console.print(suggestion_table(ranked))
+    advisor = STATE.advisor
+    snap = one_estimator(advisor.snapshot(), summary)
+    ranked = evaluate(snap, advisor.thresholds, advisor.rules)
+    score, parts = health_score(snap, advisor.thresholds)
+    console.print(suggestion_table(ranked, width=console.width))
     console.print(
         f"[bold]Health score {score:.0f}/100[/] "
         + " · ".join(f"{name} {value:.0%}" for name, value in parts.items())
@@ -283,9 +319,6 @@ def run_demo(
                 f,
                 indent=2,
             )
-    console.print(
-        "Latency percentiles are histogram_quantile() over the exported buckets, as Prometheus computes them."
-    )
     if linger > 0 and setup.prometheus_url:
         console.print(f"Serving {setup.prometheus_url} for {linger:g} s more")
         time.sleep(linger)

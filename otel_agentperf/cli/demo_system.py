@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 import math
 import random
-import time
+import zlib
 from collections.abc import AsyncIterator
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -82,21 +83,55 @@ class Progressed:
     tokens: int = 0
 
 
+_STREAM: ContextVar[tuple[str, random.Random, float] | None] = ContextVar("agentperf_demo_stream", default=None)
+"""The running task's random stream: (key, generator, the request's planned start in seconds)."""
+
+
 @dataclass
 class Sim:
-    rng: random.Random
+    """The simulated world. Same seed, same workload: every task that runs concurrently with others (a
+    request, a researcher, a page fetch) draws from its own stream, derived from the seed and its place in
+    the request (``stream``), never from a generator other tasks share, whose draws would interleave by
+    timing. Faults hit the requests planned to start inside the window, whatever the machine's speed."""
+
+    seed: int
     scale: float
     fault_window: tuple[float, float] | None = None
     """(start, end) seconds after the run starts: the writer crashes and spend spikes meanwhile."""
-    started: float = field(default_factory=time.monotonic)
+    stats: Progressed = field(default_factory=Progressed)
+    _root: random.Random = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._root = random.Random(f"{self.seed}")
+
+    @property
+    def rng(self) -> random.Random:
+        current = _STREAM.get()
+        return current[1] if current is not None else self._root
+
+    def stream(self, label: str, at: float | None = None) -> None:
+        """Give the current task its own generator, seeded by the seed and ``label`` under its parent's key.
+        Call it first thing in a coroutine that runs as its own task (its context is a copy)."""
+        parent = _STREAM.get()
+        key = f"{parent[0]}/{label}" if parent is not None else label
+        start = at if at is not None else parent[2] if parent is not None else 0.0
+        _STREAM.set((key, random.Random(f"{self.seed}:{key}"), start))
 
     def in_fault(self) -> bool:
-        if self.fault_window is None:
+        current = _STREAM.get()
+        if self.fault_window is None or current is None:
             return False
-        elapsed = time.monotonic() - self.started
-        return self.fault_window[0] <= elapsed < self.fault_window[1]
+        return self.fault_window[0] <= current[2] < self.fault_window[1]
 
-    stats: Progressed = field(default_factory=Progressed)
+    def arrivals(self, duration: float, rate: float) -> list[float]:
+        """When requests start (Poisson, ``rate`` per second): a function of seed, duration and rate only."""
+        rng = random.Random(f"{self.seed}:arrivals")
+        out: list[float] = []
+        at = 0.0
+        while at < duration:
+            out.append(at)
+            at += rng.expovariate(rate)
+        return out
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(seconds, 0.0) * self.scale)
@@ -155,12 +190,8 @@ def build(sim: Sim) -> Any:
     # with short outputs, whose prompt carries the whole session history (context bloat); repeated
     # identical web searches; a flaky page fetcher; a slow streaming writer with a long, uncached system
     # prompt on Anthropic (prompt caching).
-    turns: dict[str, int] = {}
-
     @trace_llm(provider=PLANNER.provider, model=PLANNER.name)
-    async def plan_call(question: str, session: str) -> dict[str, Any]:
-        history = turns.get(session, 0)
-        turns[session] = history + 1
+    async def plan_call(question: str, session: str, history: int) -> dict[str, Any]:
         inp, out = sim.tokens(300, 900) + 1200 * history, sim.tokens(60, 200)
         await sim.latency(PLANNER, out)
         sim.maybe_fail(PLANNER)
@@ -184,10 +215,11 @@ def build(sim: Sim) -> Any:
         if sim.rng.random() < 0.02:
             raise ToolTimeoutError("search backend timed out")
         record_cost(0.005, kind="search_api")  # a paid search API: $5 per 1,000 queries
-        return [f"https://example.org/{abs(hash(query)):x}/{i}" for i in range(3)]
+        return [f"https://example.org/{zlib.crc32(query.encode()):x}/{i}" for i in range(3)]
 
     @trace_tool("fetch_page")
     async def fetch_page(url: str) -> str:
+        sim.stream(url)  # fetched concurrently
         await sim.sleep(sim.lognormal(0.25, 0.8))
         if sim.rng.random() < 0.25:  # the flaky tool
             raise ConnectionResetError("connection reset by peer")
@@ -230,12 +262,13 @@ def build(sim: Sim) -> Any:
         return anthropic_message(OPUS, inp, out, cache_read=0)
 
     @trace_agent("planner", description="Splits a question into research topics")
-    async def planner(question: str, session: str) -> list[str]:
-        await plan_call(question, session)
+    async def planner(question: str, session: str, history: int) -> list[str]:
+        await plan_call(question, session, history)
         return [f"{q} ({question})" for q in sim.rng.sample(QUERIES, k=sim.rng.choice((2, 3)))]
 
     @trace_agent("researcher", description="Searches, reads and summarises one topic")
     async def researcher(topic: str, model: Model) -> str:
+        sim.stream(topic)  # researchers run concurrently
         urls = await web_search(topic)
         if sim.rng.random() < 0.5:
             await web_search(topic)  # a repeated identical call: caching would save it
@@ -284,8 +317,9 @@ def build(sim: Sim) -> Any:
         return n
 
     @trace_workflow("research_report")
-    async def research(question: str, session: str) -> int:
-        topics = await planner(question, session)
+    async def research(question: str, session: str, history: int = 0) -> int:
+        """``history``: earlier requests of this session (their turns make the planner's context grow)."""
+        topics = await planner(question, session, history)
         models = [HAIKU if i % 2 == 0 else FLASH for i in range(len(topics))]
         results = await asyncio.gather(
             *(researcher(t, m) for t, m in zip(topics, models, strict=True)), return_exceptions=True

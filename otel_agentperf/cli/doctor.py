@@ -74,11 +74,24 @@ def check_config() -> list[Check]:
     return out
 
 
+DEFAULT_OTLP = {"grpc": "localhost:4317", "http/protobuf": "http://localhost:4318"}
+"""Where configure() exports when no endpoint is set: the quickstart's setup."""
+
+
 def check_otlp(endpoint: str | None, protocol: str | None) -> Check:
     endpoint = endpoint or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
     protocol = protocol or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc")
+    default = not endpoint
     if not endpoint:
-        return Check("OTLP endpoint", SKIP, "not configured (OTEL_EXPORTER_OTLP_ENDPOINT or --otlp)")
+        exporters = {name: os.environ.get(name, "otlp") for name in ("OTEL_TRACES_EXPORTER", "OTEL_METRICS_EXPORTER")}
+        if not any("otlp" in value for value in exporters.values()):
+            return Check(
+                "OTLP endpoint",
+                SKIP,
+                "OTLP export is off (" + ", ".join(f"{k}={v}" for k, v in exporters.items()) + ")",
+            )
+        # Nothing set: configure() still exports to the default endpoint, so that is the one to check.
+        endpoint = DEFAULT_OTLP.get(protocol, DEFAULT_OTLP["grpc"])
     url = endpoint if "://" in endpoint else f"http://{endpoint}"
     parsed = urllib.parse.urlparse(url)
     host, port = parsed.hostname or "localhost", parsed.port or (4317 if protocol == "grpc" else 4318)
@@ -87,9 +100,13 @@ def check_otlp(endpoint: str | None, protocol: str | None) -> Check:
     except OSError as exc:
         return Check(
             "OTLP endpoint",
-            FAIL,
-            f"nothing listens on {host}:{port} ({exc.strerror or exc})",
-            "start the Collector (docker compose up otel-collector) or fix OTEL_EXPORTER_OTLP_ENDPOINT",
+            WARN if default else FAIL,  # the app may export elsewhere in code: a problem, unless it does
+            f"nothing listens on {host}:{port}"
+            + (" (the default: no OTEL_EXPORTER_OTLP_ENDPOINT)" if default else "")
+            + f" ({exc.strerror or exc}): traces and metrics are not exported",
+            "start the Collector (docker compose up otel-collector) or set OTEL_EXPORTER_OTLP_ENDPOINT; without "
+            "a Collector: configure(traces_exporter='none', metrics_exporter='prometheus') or "
+            "OTEL_TRACES_EXPORTER=none OTEL_METRICS_EXPORTER=prometheus",
         )
     try:
         if protocol == "grpc":

@@ -5,13 +5,24 @@ from __future__ import annotations
 
 import html
 import math
+import re
 from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
-from .terminal import cost_text
+from .terminal import (
+    SEVERITY_STYLE,
+    Cell,
+    Column,
+    cost_text,
+    evidence_line,
+    fit_table,
+    printable,
+    safe,
+    savings_text,
+    text,
+)
 
 _COLOURS = ("#3b82f6", "#ef4444", "#10b981", "#f59e0b", "#8b5cf6", "#ec4899", "#14b8a6", "#64748b")
 
@@ -102,59 +113,97 @@ def _table_rows(rows: list[dict[str, Any]], tokens: bool) -> list[list[str]]:
 
 HEADERS = ["name", "calls", "errors", "p50", "p95", "p99"]
 TOKEN_HEADERS = ["cost", "tokens in", "tokens out"]
+_COLUMNS = [
+    Column("name", justify="left", key=True),
+    Column("calls"),
+    Column("errors"),
+    Column("p50", priority=2),
+    Column("p95"),
+    Column("p99", priority=3),
+]
+_TOKEN_COLUMNS = [Column("cost", wrap=True), Column("tokens in", priority=4), Column("tokens out", priority=4)]
+
+
+def _evidence(s: dict[str, Any]) -> str:
+    return evidence_line(s.get("evidence") or {}, s.get("confidence", "-"))
 
 
 def terminal(report: dict[str, Any], console: Console) -> None:
+    width = console.width
     p = report["period"]
     console.print(
-        f"[bold]agentperf report[/] {p['start']} → {p['end']} ({_span(p['seconds'])}) from {report['source']}"
+        f"[bold]agentperf report[/] {safe(p['start'])} → {safe(p['end'])} ({_span(p['seconds'])}) "
+        f"from {safe(report['source'])}"
     )
-    summary = Table(title="Executive summary (trend vs. the previous period)", title_justify="left")
-    for col in ("KPI", "value", "target", "trend"):
-        summary.add_column(col, no_wrap=True)
-    for row in kpis(report):
-        summary.add_row(*row)
-    console.print(summary)
-    for title, key, tokens in (("Agents", "agents", True), ("Models", "models", True), ("Tools", "tools", False)):
-        table = Table(title=title, title_justify="left")
-        for col in HEADERS + (TOKEN_HEADERS if tokens else []):
-            table.add_column(col, justify="left" if col == "name" else "right", no_wrap=True)
-        for cells in _table_rows(report[key], tokens):
-            table.add_row(*cells)
-        console.print(table)
-    recs = Table(title="Recommendations, by priority", title_justify="left")
-    for col in ("#", "severity", "recommendation", "saves/day"):
-        recs.add_column(col, no_wrap=col != "recommendation")
-    for i, s in enumerate(report["recommendations"], 1):
-        recs.add_row(
-            str(i), s["severity"], s["title"], _usd(s["savings_usd_per_day"]) if s["savings_usd_per_day"] else "-"
+    console.print(
+        fit_table(
+            width,
+            "Executive summary (trend vs. the previous period)",
+            [Column("KPI", justify="left", key=True), Column("value", justify="left", wrap=True)]
+            + [Column("target", justify="left", priority=1), Column("trend", justify="left", priority=2)],
+            [list(row) for row in kpis(report)],
         )
-    if not report["recommendations"]:
-        recs.add_row("-", "-", "nothing to improve in this period", "-")
-    console.print(recs)
+    )
+    for title, key, tokens in (("Agents", "agents", True), ("Models", "models", True), ("Tools", "tools", False)):
+        rows: list[list[Cell]] = [[text(c[0]), *c[1:]] for c in _table_rows(report[key], tokens)]
+        console.print(fit_table(width, title, _COLUMNS + (_TOKEN_COLUMNS if tokens else []), rows))
+    recs: list[list[Cell]] = []
+    for i, s in enumerate(report["recommendations"], 1):
+        what = text(s["title"])
+        what.append("\n" + _evidence(s), style="dim")
+        recs.append(
+            [
+                str(i),
+                text(s["severity"], SEVERITY_STYLE.get(s["severity"], "")),
+                what,
+                savings_text(s["savings_usd_per_day"], s["savings_seconds_per_day"]),
+            ]
+        )
+    console.print(
+        fit_table(
+            width,
+            "Recommendations, by priority",
+            [Column("#"), Column("severity", justify="left")]
+            + [Column("recommendation (evidence)", justify="left", wrap=True, min_width=40), Column("saves/day")],
+            recs or [["-", "-", "nothing to improve in this period", "-"]],
+        )
+    )
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+
+
+def md(value: object) -> str:
+    """``value`` for Markdown: printable, HTML-escaped (``<script>`` is text), and backslash before every
+    character that could start code, emphasis, a link or a table column (``\\ ` * _ [ ] | ~``)."""
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(printable(value), quote=False))
 
 
 def markdown(report: dict[str, Any]) -> str:
     p = report["period"]
     lines = [
-        f"# agentperf report: {p['start']} → {p['end']}",
+        f"# agentperf report: {md(p['start'])} → {md(p['end'])}",
         "",
-        f"Source: `{report['source']}`",
+        f"Source: {md(report['source'])}",
         "",
         "## Executive summary",
         "",
         "| KPI | value | target | trend vs. previous period |",
         "|---|---|---|---|",
     ]
-    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in kpis(report)]
+    lines += [f"| {md(a)} | {md(b)} | {md(c)} | {md(d)} |" for a, b, c, d in kpis(report)]
     for title, key, tokens in (("Agents", "agents", True), ("Models", "models", True), ("Tools", "tools", False)):
         headers = HEADERS + (TOKEN_HEADERS if tokens else [])
         lines += ["", f"## {title}", "", "| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-        lines += ["| " + " | ".join(cells) + " |" for cells in _table_rows(report[key], tokens)]
+        lines += ["| " + " | ".join(md(c) for c in cells) + " |" for cells in _table_rows(report[key], tokens)]
     lines += ["", "## Recommendations, by priority", ""]
     for i, s in enumerate(report["recommendations"], 1):
-        saves = f" — saves {_usd(s['savings_usd_per_day'])}/day" if s["savings_usd_per_day"] else ""
-        lines.append(f"{i}. **[{s['severity']}] {s['title']}**{saves}  \n   {s['description']}")
+        saves = savings_text(s["savings_usd_per_day"], s["savings_seconds_per_day"])
+        saves = f" — saves {md(saves)}/day" if saves != "-" else ""
+        lines.append(
+            f"{i}. **\\[{md(s['severity'])}\\] {md(s['title'])}**{saves}  \n   {md(s['description'])}  \n"
+            f"   _Evidence: {md(_evidence(s))}_"
+        )
     if not report["recommendations"]:
         lines.append("Nothing to improve in this period.")
     return "\n".join(lines) + "\n"
@@ -167,7 +216,7 @@ def svg_chart(
     legend_rows = max(1, (len(series) + 3) // 4)
     left, right, top, bottom = 64, 16, 30, 32 + 14 * legend_rows
     points = [p for pts in series.values() for p in pts]
-    esc = html.escape
+    esc = _esc
     if not points:
         return (
             f'<figure class="chart"><svg role="img" aria-label="{esc(title)}" width="{width}" height="{height}">'
@@ -248,17 +297,22 @@ th{background:#f1f5f9;font-weight:600}ol.recs li{background:#fff;border:1px soli
 """
 
 
+def _esc(value: object) -> str:
+    """HTML text of ``value``: escaped, and control characters shown as visible escapes."""
+    return html.escape(printable(value))
+
+
 def _html_table(rows: list[dict[str, Any]], tokens: bool) -> str:
     headers = HEADERS + (TOKEN_HEADERS if tokens else [])
     head = "".join(f"<th>{h}</th>" for h in headers)
     body = "".join(
-        "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>" for cells in _table_rows(rows, tokens)
+        "<tr>" + "".join(f"<td>{_esc(c)}</td>" for c in cells) + "</tr>" for cells in _table_rows(rows, tokens)
     )
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body or '<tr><td>no data</td></tr>'}</tbody></table>"
 
 
 def html_page(report: dict[str, Any]) -> str:
-    esc = html.escape
+    esc = _esc
     p, charts = report["period"], report["series"]
     cards: list[str] = []
     for name, value, target, trend in kpis(report):
@@ -281,8 +335,13 @@ def html_page(report: dict[str, Any]) -> str:
     recs = (
         "".join(
             f'<li><span class="sev {esc(s["severity"])}">{esc(s["severity"])}</span> <b>{esc(s["title"])}</b>'
-            + (f" — saves {esc(_usd(s['savings_usd_per_day']))}/day" if s["savings_usd_per_day"] else "")
-            + f'<br><span class="meta">{esc(s["description"])}</span></li>'
+            + (
+                f" — saves {esc(savings_text(s['savings_usd_per_day'], s['savings_seconds_per_day']))}/day"
+                if savings_text(s["savings_usd_per_day"], s["savings_seconds_per_day"]) != "-"
+                else ""
+            )
+            + f'<br><span class="meta">{esc(s["description"])}</span>'
+            + f'<br><span class="meta evidence">Evidence: {esc(_evidence(s))}</span></li>'
             for s in report["recommendations"]
         )
         or "<li>Nothing to improve in this period.</li>"

@@ -9,7 +9,7 @@ import sys
 from ..insights.fleet import SourceError, from_endpoint, from_prometheus, parse_duration, snapshot
 from ..insights.rules import BUILTIN_RULES
 from ..insights.suggest import evaluate, health_score, load_thresholds
-from .terminal import suggestion_table, terminal
+from .terminal import safe, suggestion_table, terminal
 
 _SEVERITY = {"low": 0, "medium": 1, "high": 2}
 
@@ -48,9 +48,8 @@ def run_suggest(args: argparse.Namespace, parser: argparse.ArgumentParser) -> in
     else:
         console = terminal()
         calls = sum(r.count for r in snap.agents) or sum(r.count for r in snap.provider_models)
-        console.print(f"{calls:,} calls over {snap.window_s:,.0f} s from {args.prometheus or args.endpoint}")
-        title = "Suggestions, ranked (fleet rules on exported metrics); savings per day extrapolated from the window"
-        console.print(suggestion_table(ranked, title))
+        console.print(f"{calls:,} calls over {snap.window_s:,.0f} s from {safe(args.prometheus or args.endpoint)}")
+        console.print(suggestion_table(ranked, "Suggestions, ranked (fleet rules on exported metrics)", console.width))
         console.print(f"Health score {score:.0f}/100 " + " · ".join(f"{k} {v:.0%}" for k, v in parts.items()))
     if args.fail_on and any(_SEVERITY[s.severity] >= _SEVERITY[args.fail_on] for s in ranked):
         return 1

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from rich.console import Console, Group
-from rich.table import Table
 from rich.text import Text
 
 from ..insights.fleet import (
@@ -35,7 +34,7 @@ from ..insights.fleet import (
 from ..insights.rules import BUILTIN_RULES
 from ..insights.suggest import Snapshot, Thresholds, evaluate, health_score
 from ..insights.summary import known_cost
-from .terminal import cost_text
+from .terminal import PIPED_WIDTH, SEVERITY_STYLE, Cell, Column, cost_text, fit_table, printable, text
 
 BLOCKS = "▁▂▃▄▅▆▇█"
 
@@ -149,81 +148,95 @@ def _ratio(name: str, value: float | None, target: float | None) -> float | None
     return value / target
 
 
-def render(frame: Frame, history: dict[str, list[float]], thresholds: Thresholds) -> Group:
-    title = Text(
-        f"agentperf top · {frame.source} · last {frame.window_s:,.0f} s · {time.strftime('%H:%M:%S')}", style="bold"
-    )
-    kpi = Table(title="KPIs vs. targets", title_justify="left", expand=False)
-    for col in ("KPI", "value", "target", "vs target", "last minutes"):
-        kpi.add_column(col, no_wrap=True)
+def render(frame: Frame, history: dict[str, list[float]], thresholds: Thresholds, width: int = PIPED_WIDTH) -> Group:
+    title = Text(f"agentperf top · {printable(frame.source)} · last {frame.window_s:,.0f} s · ", style="bold")
+    title.append(time.strftime("%H:%M:%S"), style="bold")
+    kpi_rows: list[list[Cell]] = []
     for name, value in frame.kpis.items():
         target = frame.targets.get(name)
         shown = _num(name, value)
         if name.startswith("spend") and frame.unpriced_calls:
             no_cost = not frame.priced_calls and not value
             shown = cost_text(None if no_cost else value, frame.unpriced_calls, lambda x: f"${x:,.2f}")
-        kpi.add_row(
-            name,
-            shown,
-            _num(name, target) if target is not None else "",
-            bar(_ratio(name, value, target)),
-            sparkline(history.get(name, [])),
+        kpi_rows.append(
+            [
+                name,
+                shown,
+                _num(name, target) if target is not None else "",
+                bar(_ratio(name, value, target)),
+                sparkline(history.get(name, [])),
+            ]
         )
-    agents = Table(title="Agents", title_justify="left")
-    for col in ("agent", "calls/s", "errors", "p50", "p95", "LLM $/h"):
-        agents.add_column(col, justify="left" if col == "agent" else "right", no_wrap=True)
-    for r in sorted(frame.snap.agents, key=lambda r: -r.count):
-        agents.add_row(
-            r.key[-1],
+    kpi = fit_table(
+        width,
+        "KPIs vs. targets",
+        [Column("KPI", justify="left", key=True), Column("value", justify="left", wrap=True)]
+        + [Column("target", justify="left"), Column("vs target", priority=2, justify="left")]
+        + [Column("last minutes", priority=1, justify="left")],
+        kpi_rows,
+    )
+    agent_rows: list[list[Cell]] = [
+        [
+            text(r.key[-1]),
             f"{r.count / frame.window_s:,.2f}",
             f"{r.error_rate:.1%}",
             _secs(r.p50),
             _secs(r.p95),
             _per_hour(frame, r.cost, frame.agent_calls.get(r.key[-1], (0, 0))),
-        )
-    models = Table(title="Models", title_justify="left")
-    for col in ("model", "calls/s", "errors", "p95", "tokens in/s", "$/h"):
-        models.add_column(col, justify="left" if col == "model" else "right", no_wrap=True)
-    for r in sorted(frame.snap.provider_models, key=lambda r: -r.count):
-        models.add_row(
-            "/".join(k for k in r.key if k),
+        ]
+        for r in sorted(frame.snap.agents, key=lambda r: -r.count)
+    ] or [["no agent data in this window", "-", "-", "-", "-", "-"]]
+    agents = fit_table(
+        width,
+        "Agents",
+        [Column("agent", justify="left", key=True), Column("calls/s"), Column("errors"), Column("p50", priority=1)]
+        + [Column("p95"), Column("LLM $/h", wrap=True)],
+        agent_rows,
+    )
+    model_rows: list[list[Cell]] = [
+        [
+            text("/".join(k for k in r.key if k)),
             f"{r.count / frame.window_s:,.2f}",
             f"{r.error_rate:.1%}",
             _secs(r.p95),
             f"{r.tokens_in / frame.window_s:,.0f}",
             _per_hour(frame, r.cost, frame.model_calls.get((r.key[0], r.key[1]), (0, 0))),
-        )
-    if not frame.snap.agents:
-        agents.add_row("no agent data in this window", "-", "-", "-", "-", "-")
-    if not frame.snap.provider_models:
-        models.add_row("no model data in this window", "-", "-", "-", "-", "-")
-    ranked = evaluate(frame.snap, thresholds, BUILTIN_RULES)[:5]
-    advice = Table(
-        title="Suggestions (fleet rules on this window; in-app ones from agentperf_suggestions_active)",
-        title_justify="left",
+        ]
+        for r in sorted(frame.snap.provider_models, key=lambda r: -r.count)
+    ] or [["no model data in this window", "-", "-", "-", "-", "-"]]
+    models = fit_table(
+        width,
+        "Models",
+        [Column("model", justify="left", key=True), Column("calls/s"), Column("errors"), Column("p95")]
+        + [Column("tokens in/s", priority=1), Column("$/h", wrap=True)],
+        model_rows,
     )
-    advice.add_column("severity", no_wrap=True)
-    advice.add_column("suggestion")
-    for s in ranked:
-        advice.add_row(s.severity, s.title)
+    ranked = evaluate(frame.snap, thresholds, BUILTIN_RULES)[:5]
+    advice_rows: list[list[Cell]] = [
+        [text(s.severity, SEVERITY_STYLE.get(s.severity, "")), text(s.title)] for s in ranked
+    ]
     for s in frame.app_suggestions[:5]:
-        advice.add_row(
-            s.get("agentperf_suggestion_severity", ""),
-            f"{s.get('agentperf_suggestion_rule', '')} on {s.get('agentperf_suggestion_scope', '')} (in-app)",
-        )
-    if not ranked and not frame.app_suggestions:
-        advice.add_row("-", "nothing to improve in this window")
-    alerts = Table(title="Firing alerts", title_justify="left")
-    alerts.add_column("alert", no_wrap=True)
-    alerts.add_column("severity", no_wrap=True)
-    alerts.add_column("labels")
+        what = f"{s.get('agentperf_suggestion_rule', '')} on {s.get('agentperf_suggestion_scope', '')} (in-app)"
+        advice_rows.append([text(s.get("agentperf_suggestion_severity", "")), text(what)])
+    advice = fit_table(
+        width,
+        "Suggestions (fleet rules on this window; in-app ones from agentperf_suggestions_active)",
+        [Column("severity", justify="left"), Column("suggestion", justify="left", wrap=True)],
+        advice_rows or [["-", "nothing to improve in this window"]],
+    )
+    alert_rows: list[list[Cell]] = []
     for a in frame.alerts:
         rest = ", ".join(
             f"{k}={v}" for k, v in sorted(a.items()) if k not in ("alertname", "severity", "alertstate", "__name__")
         )
-        alerts.add_row(a.get("alertname", ""), a.get("severity", ""), rest)
-    if not frame.alerts:
-        alerts.add_row("none", "", "")
+        alert_rows.append([text(a.get("alertname", "")), text(a.get("severity", "")), text(rest)])
+    alerts = fit_table(
+        width,
+        "Firing alerts",
+        [Column("alert", justify="left", key=True), Column("severity", justify="left")]
+        + [Column("labels", justify="left", wrap=True)],
+        alert_rows or [["none", "", ""]],
+    )
     return Group(title, kpi, agents, models, advice, alerts)
 
 
@@ -323,7 +336,7 @@ def run(
         for name, value in frame.kpis.items():
             if value is not None and math.isfinite(value):
                 history.setdefault(name, deque(maxlen=30)).append(value)
-        return render(frame, {k: list(v) for k, v in history.items()}, thresholds)
+        return render(frame, {k: list(v) for k, v in history.items()}, thresholds, console.width)
 
     if once:
         console.print(refresh())

@@ -7,10 +7,16 @@ import json
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING
 
 from ..insights.fleet import SourceError, parse_duration
 from ..insights.suggest import load_thresholds
-from .terminal import terminal
+from .terminal import Cell, Column, fit_table, terminal, text
+
+if TYPE_CHECKING:
+    from rich.table import Table
+
+    from .doctor import Check
 
 
 def run_view(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
@@ -64,7 +70,7 @@ def _report(args: argparse.Namespace, parser: argparse.ArgumentParser) -> int:
             from rich.console import Console
 
             with open(args.output, "w", encoding="utf-8") as f:
-                render.terminal(report, Console(file=f, width=140))
+                render.terminal(report, Console(file=f, width=terminal().width))  # COLUMNS, the tty, or 120
         else:
             render.terminal(report, console)
         return 0
@@ -104,8 +110,6 @@ def _top(args: argparse.Namespace) -> int:
 
 
 def _doctor(args: argparse.Namespace) -> int:
-    from rich.table import Table
-
     from .doctor import FAIL, run_checks
 
     with terminal(stderr=True).status("checking"):
@@ -116,12 +120,18 @@ def _doctor(args: argparse.Namespace) -> int:
             prometheus=args.prometheus,
             alertmanager=args.alertmanager,
         )
-    colours = {"ok": "green", "warn": "yellow", "fail": "red", "skip": "dim"}
-    table = Table(title="agentperf doctor", title_justify="left")
-    for col in ("check", "status", "what we found", "how to fix"):
-        table.add_column(col, no_wrap=col in ("check", "status"))
-    for c in checks:
-        table.add_row(c.name, f"[{colours[c.status]}]{c.status.upper()}[/]", c.detail, c.fix)
-    terminal().print(table)
+    console = terminal()
+    console.print(doctor_table(checks, console.width))
     failed = [c for c in checks if c.status == FAIL]
     return 1 if failed else 0
+
+
+def doctor_table(checks: list[Check], width: int) -> Table:
+    """The checks as a table of ``width`` columns: what was found and the fix wrap, names fold."""
+    colours = {"ok": "green", "warn": "yellow", "fail": "red", "skip": "dim"}
+    columns = [Column("check", justify="left", key=True), Column("status", justify="left")]
+    columns += [Column("what we found", justify="left", wrap=True), Column("how to fix", justify="left", wrap=True)]
+    rows: list[list[Cell]] = [
+        [text(c.name), text(c.status.upper(), colours[c.status]), text(c.detail), text(c.fix)] for c in checks
+    ]
+    return fit_table(width, "agentperf doctor", columns, rows)

@@ -33,9 +33,53 @@ def same_or_newer_generation(candidate: str, current: str) -> bool:
     if _SNAPSHOT_DATE.search(candidate) and not _SNAPSHOT_DATE.search(current):
         return False
     new, old = generation(candidate), generation(current)
-    if new is None or old is None:
+    if new is None:  # "gemini-pro" for "gemini-2.5-pro": without a version it cannot be shown to be current
+        return old is None
+    if old is None:
         return True
     return new[0] == old[0] and new[1] >= old[1]
+
+
+_LADDERS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "claude": (("opus",), ("sonnet",), ("haiku",)),
+    "gpt": ((), ("mini",), ("nano",)),  # no keyword: the family's full model (gpt-4o, gpt-5, gpt-4.1)
+    "gemini": (("ultra", "pro"), ("flash",), ("flash-lite", "lite", "8b")),
+}
+"""Each family's tiers, largest first: a downgrade goes at most one rung down (opus → sonnet, gpt-4o → mini,
+pro → flash), never from a flagship straight to its smallest model."""
+
+
+_NOT_CURRENT = re.compile(r"preview|experimental|-exp\b|\.ft\b|\.ft-|^ft:|:ft-")
+"""Previews, experiments and fine-tune price entries: not a model to move production traffic to."""
+
+
+def tier(model_id: str) -> int | None:
+    """The rung of ``model_id`` on its family's ladder (0 = largest), ``None`` for a family we do not rank."""
+    found = generation(model_id)
+    ladder = _LADDERS.get(found[0]) if found is not None else None
+    if ladder is None:
+        return None
+    words = set(re.split(r"[-_.:/]", model_id.lower()))
+    for rung in range(len(ladder) - 1, -1, -1):  # smallest first: "flash-lite" is not "flash"
+        if any(all(part in words for part in keyword.split("-")) for keyword in ladder[rung]):
+            return rung
+    return 0 if not ladder[0] else None
+
+
+def comparable(candidate: str, current: str) -> bool:
+    """Whether ``candidate`` is a current model of a comparable tier: same or newer generation, not a preview
+    or a fine-tune entry, and at most one rung below ``current`` on the family's ladder."""
+    if _NOT_CURRENT.search(candidate.lower()) or not same_or_newer_generation(candidate, current):
+        return False
+    new, old = tier(candidate), tier(current)
+    return new is None or old is None or old <= new <= old + 1
+
+
+EVALUATE_FIRST = (
+    "Before switching, replay a sample of this agent's real prompts (50–100) on both models and compare answer "
+    "quality (or run your eval suite), tool-call and output-format adherence, and p95 latency; then move a "
+    "small share of traffic and watch its error rate and this cost."
+)
 
 
 def rule_model_downgrade(snap: Snapshot, t: Thresholds) -> list[Suggestion]:
@@ -55,11 +99,12 @@ def rule_model_downgrade(snap: Snapshot, t: Thresholds) -> list[Suggestion]:
         current = found.at(snap.at) if found is not None else None
         if current is None or current.output is None:
             continue
-        # Never an older generation or a dated legacy snapshot: "gpt-4o → gpt-3.5-turbo-1106" is not advice.
+        # Never an older generation, a dated legacy snapshot, a preview or a model two tiers down:
+        # "gpt-4o → gpt-3.5-turbo-1106" or "opus → haiku" is not advice.
         alternatives = [
             a
-            for a in cheaper_alternatives(current, snap.at, t.downgrade_price_ratio, limit=10)
-            if same_or_newer_generation(a.model, current.model)
+            for a in cheaper_alternatives(current, snap.at, t.downgrade_price_ratio, limit=20)
+            if comparable(a.model, current.model)
         ][:3]
         if not alternatives:
             continue
@@ -82,7 +127,7 @@ def rule_model_downgrade(snap: Snapshot, t: Thresholds) -> list[Suggestion]:
                 description=(
                     f"{row.count} calls averaged {mean_out:.0f} output tokens with "
                     f"{1 - row.error_rate:.1%} success, costing ${snap.per_day(now_usd):,.2f}/day at the observed "
-                    f"volume. Cheaper models from the same provider: {names}. Evaluate quality on a sample first."
+                    f"volume. Cheaper models from the same provider: {names}. {EVALUATE_FIRST}"
                 ),
                 impact=min(1.0, best_saving / now_usd) if now_usd else 0.0,
                 complexity="low",

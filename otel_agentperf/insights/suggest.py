@@ -192,10 +192,14 @@ Rule = Callable[[Snapshot, Thresholds], Sequence[Suggestion]]
 MIN_EXTRAPOLATION_S = 300.0
 
 
+SAVINGS_MIN_CALLS = 20
+SAVINGS_WITHHELD = "not estimated: needs 5 min and 20 calls of data"
+
+
 def confidence(observed_s: float, calls: object) -> str:
     """How much evidence a window holds: ``low`` (< 5 min or < 20 calls), ``high`` (≥ 1 h and ≥ 200 calls)."""
     n = calls if isinstance(calls, (int, float)) else None
-    if observed_s < MIN_EXTRAPOLATION_S or (n is not None and n < 20):
+    if observed_s < MIN_EXTRAPOLATION_S or (n is not None and n < SAVINGS_MIN_CALLS):
         return "low"
     if observed_s >= 3600 and (n is None or n >= 200):
         return "high"
@@ -211,6 +215,8 @@ def evaluate(snapshot: Snapshot, thresholds: Thresholds, rules: Mapping[str, Rul
 
     Every suggestion says how much evidence stands behind it: ``evidence["observed_s"]`` (the window it was
     seen over) and ``confidence`` (``low`` under 5 minutes or 20 calls, ``high`` from an hour and 200 calls).
+    A ``low`` one carries no savings (``evidence["savings"]`` says why): they are shown only past 5 minutes
+    and 20 calls.
     """
     found: list[Suggestion] = []
     for name, rule in rules.items():
@@ -218,6 +224,12 @@ def evaluate(snapshot: Snapshot, thresholds: Thresholds, rules: Mapping[str, Rul
             for suggestion in rule(snapshot, thresholds):
                 suggestion.evidence.setdefault("observed_s", round(snapshot.window_s, 1))
                 suggestion.confidence = confidence(snapshot.window_s, suggestion.evidence.get("calls"))
+                if suggestion.confidence == "low" and (
+                    suggestion.savings_usd_per_day or suggestion.savings_seconds_per_day
+                ):
+                    # A day extrapolated from seconds or a handful of calls is a guess, not an estimate.
+                    suggestion.savings_usd_per_day = suggestion.savings_seconds_per_day = 0.0
+                    suggestion.evidence["savings"] = SAVINGS_WITHHELD
                 found.append(suggestion)
         except Exception:  # noqa: BLE001 - one broken rule must not hide the others
             log_internal_error(f"rule {name}")
