@@ -30,6 +30,7 @@ from ..telemetry.instruments import (
 )
 from ..telemetry.process_usage import process_usage
 from . import accounting as _accounting
+from . import runtime_context
 from .accounting import Priced, cost_attributes, price, record_tokens, rollup_attributes, spend, usage_attributes
 from .content import bound_arguments, input_messages, output_messages, to_json
 from .exceptions import describe, error_type
@@ -40,9 +41,9 @@ CALL_KEY = otel_context.create_key("agentperf.call")
 CONVERSATION_KEY = otel_context.create_key("agentperf.conversation")
 
 _perf = time.perf_counter
-_get_current = otel_context.get_current
-_attach = otel_context.attach
-_detach = otel_context.detach
+_get_current = runtime_context.get_current
+_attach = runtime_context.attach
+_detach = runtime_context.detach
 _Context = otel_context.Context
 # The context key under which OpenTelemetry keeps the current span, found through the public API so
 # that one new Context (not two copies via set_span_in_context + set_value) is built per call.
@@ -156,7 +157,10 @@ class Call:
         return _attach(self.ctx)  # pyright: ignore[reportArgumentType]
 
     def leave(self, token: object) -> None:
-        _detach(token)  # pyright: ignore[reportArgumentType]
+        try:
+            _detach(token)
+        except Exception:  # noqa: BLE001 - a token from another context (never ours to raise)
+            log_internal_error("detach")
 
     # --- usage --------------------------------------------------------------------------------------
     def add_usage(self, usage: Usage, *, explicit: bool) -> None:
@@ -264,7 +268,7 @@ class Call:
             return
         token, self.token = self.token, None
         try:
-            _detach(token)  # pyright: ignore[reportArgumentType]
+            _detach(token)
         except Exception:  # noqa: BLE001
             log_internal_error("detach")
 

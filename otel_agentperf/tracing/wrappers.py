@@ -100,14 +100,11 @@ def _wrap_gen(fn: Callable[..., Generator[Any, Any, Any]], spec: Spec) -> Callab
         call = _begin(spec, args, kwargs, attach=False)
         if call is None:
             return (yield from fn(*args, **kwargs))
-        token = call.enter()
         try:
-            inner = fn(*args, **kwargs)
+            inner = fn(*args, **kwargs)  # makes the generator object: none of its code runs yet
         except BaseException as exc:
-            call.leave(token)
             call.fail(exc)
             raise
-        call.leave(token)
         to_send: Any = None
         to_throw: BaseException | None = None
         while True:
@@ -159,14 +156,11 @@ def _wrap_async_gen(fn: Callable[..., AsyncGenerator[Any, Any]], spec: Spec) -> 
             async for item in fn(*args, **kwargs):
                 yield item
             return
-        token = call.enter()
         try:
-            inner = fn(*args, **kwargs)
+            inner = fn(*args, **kwargs)  # makes the async generator object: none of its code runs yet
         except BaseException as exc:
-            call.leave(token)
             call.fail(exc)
             raise
-        call.leave(token)
         to_send: Any = None
         to_throw: BaseException | None = None
         while True:
