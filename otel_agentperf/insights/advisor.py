@@ -111,10 +111,17 @@ class Advisor:
     def prefix_key(
         self, provider: str | None, model: str | None, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> tuple[str, int, int] | None:
-        """A hash of a long, stable prompt prefix (the first message), never its content."""
-        messages: Any = kwargs.get("messages") or kwargs.get("input") or (args[0] if args else None)
+        """A hash of a long, stable prompt prefix (the first message), never its content.
+
+        Only lists, tuples and strings are looked into: the truth of other objects may raise (numpy arrays).
+        """
+        messages: Any = None
+        for value in (kwargs.get("messages"), kwargs.get("input"), args[0] if args else None):
+            if isinstance(value, (list, tuple, str)) and value:
+                messages = value  # pyright: ignore[reportUnknownVariableType]
+                break
         first: Any = None
-        if isinstance(messages, (list, tuple)) and messages:
+        if isinstance(messages, (list, tuple)):
             head: Any = cast("list[Any]", messages)[0]
             first = (
                 cast("dict[str, Any]", head).get("content")

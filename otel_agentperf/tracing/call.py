@@ -14,7 +14,7 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import Span, Status, StatusCode
+from opentelemetry.trace import Span
 
 from .. import semconv as sc
 from .._errors import log_internal_error
@@ -30,7 +30,14 @@ from ..telemetry.instruments import (
 )
 from . import accounting as _accounting
 from .accounting import Priced, cost_attributes, price, record_tokens, spend, usage_attributes
-from .content import bound_arguments, input_messages, output_messages, to_json
+from .content import (
+    bound_arguments,
+    exception_messages_on,
+    input_messages,
+    output_messages,
+    record_exception,
+    to_json,
+)
 from .spec import MAX_NAME, SeriesTuple, Spec
 from .state import STATE
 
@@ -121,7 +128,10 @@ class Call:
             self._capture_input(args, kwargs)
         self.resources0: tuple[float, float | None] | None = None
         if spec.kind in (KIND_TOOL, KIND_LLM):
-            self._advisor_start(parent, args, kwargs, model)
+            try:
+                self._advisor_start(parent, args, kwargs, model)
+            except Exception:  # noqa: BLE001 - arguments that cannot be read cost the call its hints, not its span
+                log_internal_error("advisor_start")
         elif STATE.resource_deltas and spec.kind == KIND_AGENT and span.is_recording():
             self.resources0 = process_usage()
         self.ctx = _Context({**ctx, _SPAN_KEY: span, CALL_KEY: self})
@@ -226,11 +236,7 @@ class Call:
             span = self.span
             if span.is_recording():
                 span.set_attribute(sc.ERROR_TYPE, error)
-                span.set_status(Status(StatusCode.ERROR, _describe(exc)))
-                try:
-                    span.record_exception(exc)
-                except Exception:  # noqa: BLE001 - the user's exception may not even print itself
-                    span.add_event("exception", {"exception.type": error, "exception.message": "<unprintable>"})
+                record_exception(span, exc, error, exception_messages_on(STATE.capture_content))
         except Exception:  # noqa: BLE001
             log_internal_error("fail")
         self._end(error)
@@ -357,14 +363,6 @@ class Call:
                 self.span.set_attribute(sc.GEN_AI_OUTPUT_MESSAGES, to_json(messages, limit))
         elif kind == KIND_TOOL and result is not None:
             self.span.set_attribute(sc.GEN_AI_TOOL_CALL_RESULT, to_json(result, limit))
-
-
-def _describe(exc: BaseException) -> str:
-    try:
-        text = str(exc)
-    except Exception:  # noqa: BLE001 - a user's __str__ may itself raise
-        text = ""
-    return f"{type(exc).__qualname__}: {text}"[:512] if text else type(exc).__qualname__
 
 
 def process_usage() -> tuple[float, float | None]:
