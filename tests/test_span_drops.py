@@ -8,6 +8,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 SCRIPT = textwrap.dedent(
     """
     import json, time
@@ -121,3 +123,24 @@ def test_top_shows_lost_telemetry() -> None:
     frame = compute(between(first, second, 60.0, 0.0), "test", Thresholds(), None)
     assert frame.kpis["spans lost"] == 40 and frame.kpis["metric exports failed"] == 2
     assert frame.targets["spans lost"] == 0
+
+
+def test_queue_defaults_sized_for_sustained_load_and_env_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    from otel_agentperf.setup.queues import MAX_EXPORT_BATCH_SIZE, MAX_QUEUE_SIZE, CountingBatchSpanProcessor
+
+    monkeypatch.delenv("OTEL_BSP_MAX_QUEUE_SIZE", raising=False)
+    monkeypatch.delenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", raising=False)
+    ours = CountingBatchSpanProcessor(InMemorySpanExporter())
+    monkeypatch.setenv("OTEL_BSP_MAX_QUEUE_SIZE", "100")
+    monkeypatch.setenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "10")
+    theirs = CountingBatchSpanProcessor(InMemorySpanExporter())
+    try:
+        assert ours._limit == MAX_QUEUE_SIZE == 8192  # pyright: ignore[reportPrivateUsage]
+        batch = ours._batch_processor._max_export_batch_size  # pyright: ignore[reportPrivateUsage]
+        assert batch == MAX_EXPORT_BATCH_SIZE
+        assert theirs._limit == 100  # pyright: ignore[reportPrivateUsage]
+    finally:
+        ours.shutdown()
+        theirs.shutdown()

@@ -11,6 +11,7 @@ the OTLP export is what fails.
 
 from __future__ import annotations
 
+import os
 import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -21,6 +22,13 @@ from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, SpanExportResult
 
 from .._locks import at_fork
+
+MAX_QUEUE_SIZE = 8192
+MAX_EXPORT_BATCH_SIZE = 1024
+"""Our defaults where the SDK's are 2048 and 512 (``OTEL_BSP_*`` still win): with the SDK's, a sustained
+5,000 spans/s over OTLP/HTTP lost 5.5 % of the spans to the full queue; with these, none over gRPC or HTTP
+(``benchmarks/export_throughput.py``, figures in ``benchmarks/RESULTS.md``). The queue holds ~1.6 s of
+spans at that rate: a few MB at most."""
 
 _live: weakref.WeakSet[CountingBatchSpanProcessor] = weakref.WeakSet()
 _metric_exporters: weakref.WeakSet[CountingMetricExporter] = weakref.WeakSet()
@@ -55,6 +63,12 @@ class CountingBatchSpanProcessor(BatchSpanProcessor):
 
     def __init__(self, exporter: SpanExporter, **kwargs: Any) -> None:
         self._counting = _CountingSpanExporter(exporter)
+        for key, env, default in (
+            ("max_queue_size", "OTEL_BSP_MAX_QUEUE_SIZE", MAX_QUEUE_SIZE),
+            ("max_export_batch_size", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE", MAX_EXPORT_BATCH_SIZE),
+        ):
+            if kwargs.get(key) is None and not os.environ.get(env):
+                kwargs[key] = default
         super().__init__(self._counting, **kwargs)
         self.dropped = 0
         # The SDK's queue (a bounded deque that drops the oldest span when full): read, never changed. If a
