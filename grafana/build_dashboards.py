@@ -185,6 +185,10 @@ def overview() -> Any:
                        desc="Run `agentperf suggest` for the evidence and savings"))
         .with_panel(st(lay, "Suggested savings per day", "currencyUSD", f"sum(agentperf_suggestions_savings_usd_per_day{{{J}}})", w=4))
         .with_panel(tb(lay, "Firing alerts", 'ALERTS{alertstate="firing"}', w=8, desc="From the rules in deploy/prometheus"))
+        .with_panel(ts(lay, "Telemetry lost by the apps", "short",
+                       q(f"sum by (job, instance) (increase(agentperf_spans_dropped_total{{{J}}}[{RI}]))", "spans lost {{job}} {{instance}}"),
+                       q(f"sum by (job, instance) (increase(agentperf_metrics_export_failures_total{{{J}}}[{RI}]))", "metric exports failed {{job}} {{instance}}"),
+                       w=24, desc="Spans dropped by a full export queue or lost with a failed export, and failed metric exports; 0 when healthy (alerts SpansDropped, MetricExportsFailing)"))
     )  # fmt: skip
 
 

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import logging
 import os
+from collections import OrderedDict
 
 from ._locks import new_lock
 
 logger = logging.getLogger("otel_agentperf")
 
 _RAISE_ENV = "AGENTPERF_RAISE_INTERNAL_ERRORS"
-_MAX_SITES = 256
-_seen_sites: set[str] = set()
+MAX_KEYS = 1024
+# Sites and keys already logged, least recently seen first: a full table forgets its oldest key (which may
+# then warn once more), never stops remembering; a set that stopped adding at its limit warned on every call.
+_seen_sites: OrderedDict[str, None] = OrderedDict()
 _seen_lock = new_lock()
+forgotten: int = 0
+"""Keys evicted from the full table (each may log once more when seen again)."""
 
 
 class AgentPerfConfigError(ValueError):
@@ -31,11 +36,7 @@ def log_internal_error(site: str) -> None:
     """
     if raise_internal_errors():
         raise
-    with _seen_lock:
-        first = site not in _seen_sites
-        if first and len(_seen_sites) < _MAX_SITES:
-            _seen_sites.add(site)
-    if first:
+    if _first(site):
         logger.exception(
             "otel_agentperf caught an internal error in %s; your code is still running fine "
             "(further errors here are logged at debug level)",
@@ -47,11 +48,21 @@ def log_internal_error(site: str) -> None:
 
 def warn_once(key: str, message: str, *args: object) -> None:
     """Log a warning about bad input once per ``key`` (bounded), then at debug level."""
+    logger.log(logging.WARNING if _first(key) else logging.DEBUG, message, *args)
+
+
+def _first(key: str) -> bool:
+    """Whether ``key`` is new to the table (it is then remembered, the least recently seen key forgotten)."""
+    global forgotten
     with _seen_lock:
-        first = key not in _seen_sites
-        if first and len(_seen_sites) < _MAX_SITES:
-            _seen_sites.add(key)
-    logger.log(logging.WARNING if first else logging.DEBUG, message, *args)
+        if key in _seen_sites:
+            _seen_sites.move_to_end(key)
+            return False
+        _seen_sites[key] = None
+        if len(_seen_sites) > MAX_KEYS:
+            _seen_sites.popitem(last=False)
+            forgotten += 1
+        return True
 
 
 def reset_once_logs() -> None:

@@ -127,7 +127,10 @@ UNPRICED_CALLS: Final = "agentperf.cost.unpriced_calls"
 OTHER_COST: Final = "agentperf.cost.other"
 """Counter of non-token USD recorded with ``record_cost`` (labels: kind, agent)."""
 SPANS_DROPPED: Final = "agentperf.spans.dropped"
-"""Counter of spans the export queue dropped because it was full (the SDK only logs them): alert on it."""
+"""Counter of spans lost on export: dropped by a full export queue or by a failed export (the SDK only logs
+them): alert on it."""
+METRIC_EXPORT_FAILURES: Final = "agentperf.metrics.export_failures"
+"""Counter of metric exports that failed (the SDK only logs them): alert on it."""
 DEDUPLICATED_CALLS: Final = "agentperf.cost.deduplicated_calls"
 """Counter of other instrumentations' inference spans not priced because another span already carries the
 call's cost (labels: ``agentperf.deduplicated.scope``, ``agentperf.deduplicated.reason``)."""
@@ -222,6 +225,7 @@ PROMETHEUS_NAMES: Final = {
     UNPRICED_CALLS: "agentperf_cost_unpriced_calls_total",
     DEDUPLICATED_CALLS: "agentperf_cost_deduplicated_calls_total",
     SPANS_DROPPED: "agentperf_spans_dropped_total",
+    METRIC_EXPORT_FAILURES: "agentperf_metrics_export_failures_total",
     OTHER_COST: "agentperf_cost_other_total",
     SUGGESTIONS_ACTIVE: "agentperf_suggestions_active",
     SUGGESTIONS_SAVINGS: "agentperf_suggestions_savings_usd_per_day",

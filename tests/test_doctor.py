@@ -137,3 +137,20 @@ def test_pricing(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
     monkeypatch.setattr(_pricing, "from_genai_prices", broken)
     (check,) = _doctor.check_pricing()
     assert check.status == "fail" and "genai-prices" in check.fix
+
+
+def test_endpoint_with_lost_telemetry_warns() -> None:
+    body = (
+        b'gen_ai_invoke_agent_duration_seconds_count{gen_ai_agent_name="a"} 3\n'
+        b"# TYPE agentperf_spans_dropped_total counter\n"
+        b'agentperf_spans_dropped_total{job="x"} 7.0\n'
+        b"agentperf_metrics_export_failures_total 2.0\n"
+    )
+    server, url = serve(body)
+    try:
+        check = _doctor.check_endpoint(url)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert check.status == "warn" and "7 spans lost" in check.detail and "2 metric exports failed" in check.detail
+    assert "SpansDropped" in check.fix

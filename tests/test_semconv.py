@@ -55,6 +55,7 @@ REFERENCE["agentperf.client.token.cache_read"] = (
 COUNTERS = {
     "agentperf.cost.unpriced_calls": "{call}",
     "agentperf.spans.dropped": "{span}",
+    "agentperf.metrics.export_failures": "{export}",
     "agentperf.cost.other": "{USD}",
 }
 GAUGES = {

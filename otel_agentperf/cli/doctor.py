@@ -16,6 +16,8 @@ import urllib.request
 from dataclasses import dataclass
 from typing import Any
 
+from ..insights.fleet import EXPORT_FAILURES, SPANS_LOST
+
 OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
 
 
@@ -162,10 +164,27 @@ def check_endpoint(url: str | None) -> Check:
             f"{url} serves metrics, but none of ours (no gen_ai_* series)",
             "call ap.configure(metrics_exporter='prometheus') in the app and trace at least one call",
         )
+    lost = _losses(
+        sum(float(line.rsplit(" ", 1)[-1]) for line in text.splitlines() if line.startswith((f"{name}{{", f"{name} ")))
+        for name in (SPANS_LOST, EXPORT_FAILURES)
+    )
+    if lost is not None:
+        return Check("app metrics endpoint", WARN, f"{url}: {lost[0]} since the app started", lost[1])
     return Check(
         "app metrics endpoint",
         OK,
         f"{url} serves {sum(1 for line in text.splitlines() if line.startswith('gen_ai_'))} gen_ai_* samples",
+    )
+
+
+def _losses(counts: Any) -> tuple[str, str] | None:
+    """(what was lost, the fix) when spans were lost or metric exports failed (issue 14), else None."""
+    spans, failures = (int(c) for c in counts)
+    if not spans and not failures:
+        return None
+    return (
+        f"{spans} spans lost (full export queue or failed export), {failures} metric exports failed",
+        "check the exporter's endpoint (agentperf doctor --otlp ...) and its capacity; runbook SpansDropped",
     )
 
 
@@ -218,6 +237,15 @@ def check_prometheus(base: str | None) -> list[Check]:
                 "add deploy/prometheus/rules/*.yml to rule_files and reload (POST /-/reload)",
             )
         )
+    lost = _losses(
+        sum(
+            float(r["value"][1])
+            for r in _prom(base, "/api/v1/query?" + urllib.parse.urlencode({"query": q}))["data"]["result"]
+        )
+        for q in (f"sum(increase({SPANS_LOST}[1h]))", f"sum(increase({EXPORT_FAILURES}[1h]))")
+    )
+    if lost is not None:
+        out.append(Check("telemetry losses", WARN, f"over the last hour: {lost[0]}", lost[1]))
     managers = _prom(base, "/api/v1/alertmanagers")
     active: list[Any] = managers["data"]["activeAlertmanagers"]
     if not active:

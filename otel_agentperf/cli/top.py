@@ -21,7 +21,9 @@ from ..insights.fleet import (
     AGENT,
     CACHE_READ,
     COST,
+    EXPORT_FAILURES,
     OTHER_COST,
+    SPANS_LOST,
     TOKENS,
     Samples,
     between,
@@ -95,6 +97,8 @@ def compute(samples: Samples, source: str, thresholds: Thresholds, daily_budget:
         "tokens/s": (tokens_in + tokens_out) / window,
         "cache share": cached / tokens_in if tokens_in else None,
         "health score": score if calls else None,
+        "spans lost": total(samples, SPANS_LOST),  # full export queue or failed export (issue 14)
+        "metric exports failed": total(samples, EXPORT_FAILURES),
     }
     targets: dict[str, float | None] = {
         "p95 latency (s)": thresholds.slow_p95_s,
@@ -104,6 +108,8 @@ def compute(samples: Samples, source: str, thresholds: Thresholds, daily_budget:
         "tokens/s": None,
         "cache share": None,
         "health score": 100.0,
+        "spans lost": 0.0,
+        "metric exports failed": 0.0,
     }
     covered = coverage(samples)
     agent_calls, model_calls = covered.split()
@@ -136,6 +142,8 @@ def _num(name: str, value: float | None) -> str:
         return f"${value:,.2f}"
     if name == "health score":
         return f"{value:.0f}/100"
+    if name in ("spans lost", "metric exports failed"):
+        return f"{value:,.0f}"
     return f"{value:,.2f}"
 
 

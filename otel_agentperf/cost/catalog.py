@@ -19,7 +19,7 @@ from dataclasses import replace
 from datetime import UTC, datetime, time
 from typing import Any
 
-from .._errors import logger
+from .._errors import logger, warn_once
 from .prices import DAY_S, ModelPrices, PriceWindow, Rate, Tier
 
 REFRESH_TIMEOUT_S = 60.0
@@ -29,6 +29,13 @@ REFRESH_TIMEOUT_S = 60.0
 # lists a provider's models without a second lookup.
 _providers: dict[str, Any] = {}
 
+MAX_DISTINCT_REFS = 10_000
+"""Distinct model ids asked of genai-prices per process: it caches every id it is asked about, for good
+(~330 B each), so a stream of made-up ids (a per-request deployment name) would grow memory without end.
+Past the limit a new id is left unpriced (counted in ``refused_refs``, one warning)."""
+_asked: set[tuple[str | None, str]] = set()
+refused_refs: int = 0
+
 
 def _calculation(provider_id: str | None, ref: str, when: datetime):
     """genai-prices' own lookup of ``ref`` (``calc_price`` of an empty usage), or ``None`` if unknown.
@@ -37,6 +44,19 @@ def _calculation(provider_id: str | None, ref: str, when: datetime):
     """
     from genai_prices import Usage, calc_price
 
+    global refused_refs
+    key = (provider_id, ref)
+    if key not in _asked:
+        if len(_asked) >= MAX_DISTINCT_REFS:
+            refused_refs += 1
+            warn_once(
+                "genai-prices:full",
+                "otel_agentperf: %d distinct model ids were looked up already; new ones are left unpriced "
+                "(set prices=... or model_aliases=... in configure() for them)",
+                MAX_DISTINCT_REFS,
+            )
+            return None
+        _asked.add(key)
     try:
         found = calc_price(Usage(), ref, provider_id=provider_id, genai_request_timestamp=when)
     except LookupError:

@@ -88,6 +88,7 @@ class PriceBook:
         self._cache: dict[tuple[str | None, str], tuple[ModelPrices | None, int]] = {}
         self._lock = new_lock()
         self.uncached_lookups = 0
+        self.evicted = 0  # cache entries dropped to make room (distinct model ids beyond the bound)
         file_path = os.environ.get(PRICES_FILE_ENV)
         if file_path:
             try:
@@ -113,6 +114,7 @@ class PriceBook:
         with self._lock:
             if key not in self._cache and len(self._cache) >= _MAX_CACHE:
                 self._cache.pop(next(iter(self._cache)))  # oldest first: dicts keep insertion order
+                self.evicted += 1
             self._cache[key] = (prices, day)
         return prices
 

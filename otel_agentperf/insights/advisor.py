@@ -1,14 +1,16 @@
 """The in-process performance agent: feeds rolling statistics, evaluates rules, reports suggestions.
 
 ``observe`` runs at the end of every traced call (a few dictionary updates, no lock, no I/O); rules are
-evaluated on demand (``ap.suggestions()``) or when the metric gauges are collected, at most every few
-seconds. A suggestion raised for the first time is logged (Python logging and the OpenTelemetry logs
-API) and attached as a span event to the next invocation of the agent it concerns.
+evaluated on demand (``ap.suggestions()``) or, for the metric gauges, in a background thread at most every
+few seconds: a collection serves the last result and never waits for the rules. A suggestion raised for
+the first time is logged (Python logging and the OpenTelemetry logs API) and attached as a span event to
+the next invocation of the agent it concerns.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -18,6 +20,7 @@ from typing import Any, Protocol, cast
 from .. import semconv as sc
 from .._errors import logger
 from .._locks import new_lock
+from .guard import RuleGuard
 from .rules import BUILTIN_RULES
 from .stats import Stats, combine, fingerprint
 from .suggest import Rule, Snapshot, Suggestion, Thresholds, evaluate, health_score
@@ -68,6 +71,8 @@ class ObservedCall(Protocol):
 
 
 _MAX_SEEN = 1024
+_MAX_PENDING = 512  # agents with suggestions waiting for their next span (oldest dropped past this)
+_GAUGE_MAX_AGE_S = 5.0
 _MAX_GAUGE_SERIES = 100
 _PREFIX_MIN_CHARS = 4000  # ~1000 tokens: the smallest prefix providers cache
 
@@ -106,15 +111,24 @@ class Advisor:
         self._pending: dict[str, list[Suggestion]] = {}
         self._cache: tuple[float, list[Suggestion]] | None = None
         self._lock = new_lock()
+        self.guard = RuleGuard(BUILTIN_RULES)
+        self._refresher: threading.Thread | None = None  # not alive in a forked child: a new one starts there
 
     # --- the call path --------------------------------------------------------------------------------
     def prefix_key(
         self, provider: str | None, model: str | None, args: tuple[Any, ...], kwargs: dict[str, Any]
     ) -> tuple[str, int, int] | None:
-        """A hash of a long, stable prompt prefix (the first message), never its content."""
-        messages: Any = kwargs.get("messages") or kwargs.get("input") or (args[0] if args else None)
+        """A hash of a long, stable prompt prefix (the first message), never its content.
+
+        Only lists, tuples and strings are looked into: the truth of other objects may raise (numpy arrays).
+        """
+        messages: Any = None
+        for value in (kwargs.get("messages"), kwargs.get("input"), args[0] if args else None):
+            if isinstance(value, (list, tuple, str)) and value:
+                messages = value  # pyright: ignore[reportUnknownVariableType]
+                break
         first: Any = None
-        if isinstance(messages, (list, tuple)) and messages:
+        if isinstance(messages, (list, tuple)):
             head: Any = cast("list[Any]", messages)[0]
             first = (
                 cast("dict[str, Any]", head).get("content")
@@ -258,26 +272,48 @@ class Advisor:
         cached = self._cache
         if cached is not None and now - cached[0] <= max_age_s:
             return cached[1]
-        found = evaluate(self.snapshot(), self.thresholds, self.rules)
+        found = evaluate(self.snapshot(), self.thresholds, self.guard.rules(self.rules))
         wall = time.time()
         fresh: list[Suggestion] = []
         with self._lock:
-            for s in found:
+            for s in found:  # linear: a dictionary and list appends per suggestion
                 first = self._seen.get(s.id)
                 if first is None:
                     first = wall
                     fresh.append(s)
                     if len(self._seen) >= _MAX_SEEN:
                         self._seen.popitem(last=False)
+                    if s.scope_kind == "agent":
+                        agent = s.scope_name.split(":", 1)[0]
+                        if agent not in self._pending and len(self._pending) >= _MAX_PENDING:
+                            self._pending.pop(next(iter(self._pending)))  # the longest waiting agent
+                        self._pending.setdefault(agent, []).append(s)
                 self._seen[s.id] = first
                 s.first_seen, s.last_seen = first, wall
-                if s.scope_kind == "agent" and s in fresh:
-                    agent = s.scope_name.split(":", 1)[0]
-                    self._pending.setdefault(agent, []).append(s)
             self._cache = (now, found)
         for s in fresh:
             _announce(s)
         return found
+
+    def latest(self, max_age_s: float = _GAUGE_MAX_AGE_S) -> list[Suggestion]:
+        """The last evaluation's suggestions, at once; older than ``max_age_s``, a background thread refreshes
+        them (one at a time). What metric collection reads: a slow rule never stalls a scrape."""
+        cached = self._cache
+        if cached is None or self.clock() - cached[0] > max_age_s:
+            with self._lock:
+                refresher = self._refresher
+                if refresher is None or not refresher.is_alive():
+                    refresher = self._refresher = threading.Thread(
+                        target=self._refresh, name="agentperf-suggestions", daemon=True
+                    )
+                    refresher.start()
+        return cached[1] if cached is not None else []
+
+    def _refresh(self) -> None:
+        try:
+            self.evaluate()
+        except Exception:  # noqa: BLE001 - a background thread: logged; the last result keeps being served
+            logger.warning("otel_agentperf: evaluating suggestions failed", exc_info=True)
 
     def health(self) -> tuple[float, dict[str, float]]:
         return health_score(self.snapshot(), self.thresholds)
@@ -323,7 +359,7 @@ class Advisor:
         from opentelemetry.metrics import Observation
 
         def active(options: Any) -> Iterable[Observation]:
-            suggestions = self.evaluate(max_age_s=5.0)[:_MAX_GAUGE_SERIES]
+            suggestions = self.latest()[:_MAX_GAUGE_SERIES]
             return [
                 Observation(
                     1,
@@ -337,8 +373,7 @@ class Advisor:
             ]
 
         def savings(options: Any) -> Iterable[Observation]:
-            suggestions = self.evaluate(max_age_s=5.0)
-            return [Observation(sum(s.savings_usd_per_day for s in suggestions))]
+            return [Observation(sum(s.savings_usd_per_day for s in self.latest()))]
 
         def health(options: Any) -> Iterable[Observation]:
             return [Observation(self.health()[0])]

@@ -33,12 +33,16 @@ COST = sc.PROMETHEUS_NAMES[sc.CLIENT_OPERATION_COST]
 OTHER_COST = sc.PROMETHEUS_NAMES[sc.OTHER_COST]
 CACHE_READ = sc.PROMETHEUS_NAMES[sc.CLIENT_TOKEN_CACHE_READ]
 UNPRICED = sc.PROMETHEUS_NAMES[sc.UNPRICED_CALLS]
+SPANS_LOST = sc.PROMETHEUS_NAMES[sc.SPANS_DROPPED]
+EXPORT_FAILURES = sc.PROMETHEUS_NAMES[sc.METRIC_EXPORT_FAILURES]
 COUNTER_SERIES = (
     *(f"{h}_{part}" for h in (AGENT, TOOL, LLM) for part in ("bucket", "count", "sum")),
     *(f"{h}_{part}" for h in (TOKENS, COST) for part in ("count", "sum")),
     f"{CACHE_READ}_sum",
     OTHER_COST,
     UNPRICED,
+    SPANS_LOST,
+    EXPORT_FAILURES,
 )
 GAUGES = ("process_cpu_utilization", "system_memory_utilization", "process_memory_usage_bytes")
 _DROP = frozenset({"job", "instance", "otel_scope_name", "otel_scope_version", "otel_scope_schema_url"})

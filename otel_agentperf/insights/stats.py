@@ -164,7 +164,8 @@ def combine(rows: Iterable[Row], key: Callable[[tuple[str, ...]], tuple[str, ...
 
 
 class Table:
-    """Rolling stats per key, at most ``max_keys`` keys (new keys past the cap are dropped and counted)."""
+    """Rolling stats per key, at most ``max_keys`` keys: a new key past the cap makes room by evicting the
+    least recently updated eighth of the keys (counted in ``dropped``), so a new agent is always observed."""
 
     def __init__(self, max_keys: int) -> None:
         self.max_keys = max_keys
@@ -175,10 +176,18 @@ class Table:
         rolling = self.rows.get(key)
         if rolling is None:
             if len(self.rows) >= self.max_keys:
-                self.dropped += 1
-                return None
+                self._evict_oldest()
             rolling = self.rows[key] = Rolling()
         return rolling
+
+    def _evict_oldest(self) -> None:
+        # By the last sub-window each key was updated in (no per-call bookkeeping on the hot path); an eighth
+        # at a time, so a stream of new keys costs one sort per max_keys/8 keys, not one per key.
+        # list() first: copied in one step, while other threads may add keys (the call path takes no lock).
+        by_age = sorted(list(self.rows.items()), key=lambda item: max(item[1].epochs))
+        for old_key, _ in by_age[: max(1, self.max_keys // 8)]:
+            if self.rows.pop(old_key, None) is not None:
+                self.dropped += 1
 
     def snapshot(self, epoch: int) -> list[Row]:
         out: list[Row] = []

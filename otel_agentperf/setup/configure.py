@@ -49,7 +49,7 @@ from .exporters import (
 )
 from .gauges import register_gauges_if_collected
 from .processes import finish_before_fork, install_fork_hook
-from .queues import CountingBatchSpanProcessor
+from .queues import CountingBatchSpanProcessor, CountingMetricExporter
 from .threads import patch_thread_pools
 
 _CAPTURE_ON = frozenset({"true", "1", "span_only", "span_and_event"})
@@ -285,10 +285,11 @@ def configure(
                         if reader is not None:
                             readers.append(reader)
                     elif name != "none":
-                        exporter = metric_exporter(name, otlp_endpoint, protocol)
+                        exporter = CountingMetricExporter(metric_exporter(name, otlp_endpoint, protocol))
                         readers.append(PeriodicExportingMetricReader(exporter, export_interval_millis=interval))
                 if isinstance(metrics_exporter, MetricExporter):
-                    readers.append(PeriodicExportingMetricReader(metrics_exporter, export_interval_millis=interval))
+                    counted = CountingMetricExporter(metrics_exporter)
+                    readers.append(PeriodicExportingMetricReader(counted, export_interval_millis=interval))
                 meter_provider = SdkMeterProvider(resource=resource, metric_readers=readers, shutdown_on_exit=False)
                 owned = True
                 fast = install(readers, resource, InstrumentationScope(sc.SCOPE_NAME, VERSION))

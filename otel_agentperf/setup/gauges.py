@@ -9,7 +9,7 @@ from opentelemetry.metrics import CallbackOptions, Meter, Observation
 from .. import semconv as sc
 from ..telemetry import resources
 from ..tracing.state import State
-from .queues import observe_dropped
+from .queues import observe_dropped, observe_export_failures
 
 
 def register_gauges(meter: Meter, state: State) -> None:
@@ -32,7 +32,13 @@ def register_gauges(meter: Meter, state: State) -> None:
         sc.HEALTH_SCORE, [delegate("health")], unit="{score}", description="Health score 0-100"
     )
     meter.create_observable_counter(
-        sc.SPANS_DROPPED, [observe_dropped], unit="{span}", description="Spans dropped by a full export queue"
+        sc.SPANS_DROPPED, [observe_dropped], unit="{span}", description="Spans lost by a full queue or a failed export"
+    )
+    meter.create_observable_counter(
+        sc.METRIC_EXPORT_FAILURES,
+        [observe_export_failures],
+        unit="{export}",
+        description="Metric exports that failed",
     )
     resources.register(meter)
 

@@ -3,6 +3,12 @@
 The default receiver of our Alertmanager config, so alerts are visible with no Slack or e-mail account.
 ``--record FILE`` also appends every notification as one JSON line (tests read it). It also serves the
 runbooks the alerts' ``runbook_url`` point to: ``GET /runbooks/<AlertName>`` (deploy/prometheus/runbooks.md).
+
+It listens on a port anyone on the host (or the network, with ``--host``) can reach, so it trusts nothing:
+a body must be a JSON object shaped like Alertmanager's webhook payload (else 400), announce its length
+(411) within ``MAX_BODY`` (413), and arrive within ``timeout_s`` (the connection is then closed); label and
+annotation values are printed as text (no rich markup, control characters shown escaped). A bad request
+never stops the server.
 """
 
 from __future__ import annotations
@@ -12,11 +18,14 @@ import json
 import re
 import sys
 import threading
+from collections import deque
 from datetime import datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, TextIO
+from io import BufferedIOBase
+from typing import Any, TextIO, cast
 
 from rich.console import Console
+from rich.markup import escape
 
 from .bundle import StackError, deploy_dir
 
@@ -76,35 +85,67 @@ def markdown_page(title: str, markdown: str) -> str:
     )
 
 
+MAX_BODY = 1 << 20
+"""Largest webhook body accepted (1 MiB): Alertmanager's notifications are a few kB per alert group."""
+_CONTROL = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)]}
+
+
+def text(value: object) -> str:
+    """A label or annotation value as printable text: control characters (ESC, BEL...) shown as ``\\x1b``,
+    rich markup escaped, length capped."""
+    return escape(str(value)[:1000].translate(_CONTROL))
+
+
+def check(payload: object) -> str | None:
+    """Why ``payload`` is not an Alertmanager webhook notification, or ``None`` if it is one."""
+    if not isinstance(payload, dict):
+        return "the body must be a JSON object"
+    alerts = cast("dict[str, Any]", payload).get("alerts", [])
+    if not isinstance(alerts, list):
+        return '"alerts" must be a list'
+    for alert in cast("list[Any]", alerts):
+        if not isinstance(alert, dict):
+            return "every alert must be an object"
+        for field in ("labels", "annotations"):
+            values = cast("dict[str, Any]", alert).get(field, {})
+            if not isinstance(values, dict):
+                return f'"{field}" must be an object'
+    for field in ("commonLabels", "commonAnnotations", "groupLabels"):
+        if not isinstance(cast("dict[str, Any]", payload).get(field, {}), dict):
+            return f'"{field}" must be an object'
+    return None
+
+
 def render(payload: dict[str, Any], console: Console, grafana: str) -> None:
+    """Print one notification (``check`` it first); every value that came in the payload goes through ``text``."""
     status = str(payload.get("status", "?"))
     alerts: list[dict[str, Any]] = payload.get("alerts") or []
     colour = "red" if status == "firing" else "green"
     common: dict[str, str] = payload.get("commonLabels") or {}
     console.print(
-        f"[bold {colour}]{status.upper()}[/] {common.get('alertname', '')} "
-        f"({len(alerts)} alert{'s' if len(alerts) != 1 else ''}, receiver {payload.get('receiver', '?')})"
+        f"[bold {colour}]{text(status.upper())}[/] {text(common.get('alertname', ''))} "
+        f"({len(alerts)} alert{'s' if len(alerts) != 1 else ''}, receiver {text(payload.get('receiver', '?'))})"
     )
     for alert in alerts:
         labels: dict[str, str] = alert.get("labels") or {}
         notes: dict[str, str] = alert.get("annotations") or {}
-        severity = labels.get("severity", "")
+        severity = str(labels.get("severity", ""))
         sev_colour = {"critical": "red", "warning": "yellow"}.get(severity, "white")
-        console.print(
-            f"  [{sev_colour}]{severity or '-'}[/] [bold]{notes.get('summary', labels.get('alertname', ''))}[/]"
-        )
+        summary = text(notes.get("summary", labels.get("alertname", "")))
+        console.print(f"  [{sev_colour}]{text(severity or '-')}[/] [bold]{summary}[/]")
         if notes.get("description"):
-            console.print(f"    {notes['description']}")
+            console.print(f"    {text(notes['description'])}")
         scope = {k: v for k, v in labels.items() if k not in ("alertname", "severity")}
         if scope:
-            console.print("    " + "  ".join(f"{k}={v}" for k, v in sorted(scope.items())))
+            console.print("    " + "  ".join(f"{text(k)}={text(v)}" for k, v in sorted(scope.items())))
         if notes.get("runbook_url"):
-            console.print(f"    runbook: {notes['runbook_url']}")
+            console.print(f"    runbook: {text(notes['runbook_url'])}")
         if notes.get("dashboard"):
-            console.print(f"    dashboard: {grafana.rstrip('/')}{notes['dashboard']}")
+            console.print(f"    dashboard: {text(grafana.rstrip('/'))}{text(notes['dashboard'])}")
         started = alert.get("startsAt", "")
         if started:
-            console.print(f"    since {started}" + (f", resolved {alert['endsAt']}" if status == "resolved" else ""))
+            ended = f", resolved {text(alert.get('endsAt', ''))}" if status == "resolved" else ""
+            console.print(f"    since {text(started)}{ended}")
 
 
 class AlertPrinter:
@@ -118,27 +159,35 @@ class AlertPrinter:
         console: Console | None = None,
         record: TextIO | None = None,
         grafana: str = "http://localhost:3000",
+        timeout_s: float = 10.0,
+        max_body: int = MAX_BODY,
     ) -> None:
         # Piped output gets a fixed width so lines are not cut (a terminal uses its own width).
         self.console = console or Console(width=None if sys.stdout.isatty() else 140)
         self.record = record
-        self.received: list[dict[str, Any]] = []
+        self.received: deque[dict[str, Any]] = deque(maxlen=1000)  # the latest notifications, for tests
+        self.rejected = 0  # requests answered with a 4xx
         self._lock = threading.Lock()
         printer = self
 
         class Handler(BaseHTTPRequestHandler):
+            timeout = timeout_s  # a client that stalls (headers or body) is disconnected after this
+
             def do_POST(self) -> None:
                 try:
-                    body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-                    payload = json.loads(body)
-                except (ValueError, OSError):
-                    self.send_response(400)
-                    self.end_headers()
+                    status, reason = printer.receive(self.headers.get("Content-Length"), self.rfile)
+                except OSError:  # the client timed out or went away mid-body: nobody to answer
+                    self.close_connection = True
                     return
-                printer.accept(payload)
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
+                self.send_response(status)
+                data = (reason + "\n").encode() if reason else b""
+                self.send_header("Content-Type", "text/plain; charset=utf-8")
+                self.send_header("Content-Length", str(len(data)))
+                if status >= 400:
+                    self.send_header("Connection", "close")  # an unread body must not be taken as a request
+                    self.close_connection = True
                 self.end_headers()
+                self.wfile.write(data)
 
             def do_GET(self) -> None:
                 status, content_type, text = printer.page(self.path)
@@ -153,8 +202,43 @@ class AlertPrinter:
                 return None
 
         self.httpd = ThreadingHTTPServer((host, port), Handler)
+        self.httpd.daemon_threads = True
         self.port = int(self.httpd.server_address[1])
         self.grafana = grafana
+        self.max_body = max_body
+
+    def receive(self, length_header: str | None, body: BufferedIOBase) -> tuple[int, str]:
+        """(HTTP status, reason) for one POST: read at most ``max_body`` bytes, check, print, record."""
+        if length_header is None:
+            return self._reject(411, "Content-Length required")
+        try:
+            length = int(length_header)
+        except ValueError:
+            return self._reject(400, "bad Content-Length")
+        if length < 0:
+            return self._reject(400, "bad Content-Length")
+        if length > self.max_body:
+            return self._reject(413, f"body over {self.max_body} bytes")
+        data = body.read(length)
+        if len(data) < length:
+            return self._reject(400, "body shorter than its Content-Length")
+        try:
+            payload = json.loads(data)
+        except (ValueError, RecursionError):
+            return self._reject(400, "the body is not JSON")
+        problem = check(payload)
+        if problem is not None:
+            return self._reject(400, problem)
+        try:
+            self.accept(payload)
+        except Exception:  # noqa: BLE001 - printing one notification must not stop the receiver
+            return 500, "could not print the notification"
+        return 200, ""
+
+    def _reject(self, status: int, reason: str) -> tuple[int, str]:
+        with self._lock:
+            self.rejected += 1
+        return status, reason
 
     def accept(self, payload: dict[str, Any]) -> None:
         with self._lock:

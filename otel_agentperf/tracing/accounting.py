@@ -69,6 +69,9 @@ def record_tokens(
         cache_series.record(usage.cache_read_tokens)
 
 
+MAX_USD = 1e9
+"""More than any one inference can cost: a larger, NaN or infinite price comes from bad prices or usage."""
+
 Priced = tuple[float, str, "str | None"]
 """(USD, cost source, time-of-day price window or ``None``)."""
 
@@ -95,6 +98,9 @@ def price(
             return None
         usd, source = prices.cost(usage, at), sc.COST_SOURCE_LOCAL
         window = prices.window_at(at)
+    if not 0 <= usd <= MAX_USD:  # NaN or infinite (absurd prices x huge counts) would stick in every cost sum
+        warn_once("cost:absurd", "otel_agentperf: a call priced at %r USD is left unpriced (bad price or usage)", usd)
+        return None
     if series is not None:
         series.record(usd, source)
     return usd, source, window

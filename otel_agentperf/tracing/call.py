@@ -13,7 +13,7 @@ from typing import Any
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.trace import Span, Status, StatusCode
+from opentelemetry.trace import Span
 
 from .. import semconv as sc
 from .._errors import log_internal_error
@@ -32,8 +32,8 @@ from ..telemetry.process_usage import process_usage
 from . import accounting as _accounting
 from . import runtime_context
 from .accounting import Priced, cost_attributes, price, record_tokens, rollup_attributes, spend, usage_attributes
-from .content import bound_arguments, input_messages, output_messages, to_json
-from .exceptions import describe, error_type
+from .content import capture_input, capture_output, exception_messages_on, record_exception
+from .exceptions import error_type
 from .spec import MAX_NAME, SeriesTuple, Spec
 from .state import STATE
 
@@ -129,10 +129,13 @@ class Call:
         )
         self.span = span
         if STATE.capture_content and span.is_recording():
-            self._capture_input(args, kwargs)
+            capture_input(span, spec.kind, spec.signature, args, kwargs, STATE.max_content_length)
         self.resources0: tuple[float, float | None] | None = None
         if spec.kind in (KIND_TOOL, KIND_LLM):
-            self._advisor_start(parent, args, kwargs, model)
+            try:
+                self._advisor_start(parent, args, kwargs, model)
+            except Exception:  # noqa: BLE001 - arguments that cannot be read cost the call its hints, not its span
+                log_internal_error("advisor_start")
         elif STATE.resource_deltas and spec.kind == KIND_AGENT and span.is_recording():
             self.resources0 = process_usage()
         self.ctx = _Context({**ctx, _SPAN_KEY: span, CALL_KEY: self})
@@ -224,7 +227,8 @@ class Call:
                 if usage is not None:
                     self.usage = usage
             if STATE.capture_content and self.span.is_recording():
-                self._capture_output(result)
+                reasons = self.usage.finish_reasons if self.usage is not None else ()
+                capture_output(self.span, self.spec.kind, result, reasons, STATE.max_content_length)
         except Exception:  # noqa: BLE001
             log_internal_error("finish")
 
@@ -253,11 +257,7 @@ class Call:
             span = self.span
             if span.is_recording():
                 span.set_attribute(sc.ERROR_TYPE, error)
-                span.set_status(Status(StatusCode.ERROR, describe(exc)))
-                try:
-                    span.record_exception(exc)
-                except Exception:  # noqa: BLE001 - the user's exception may not even print itself
-                    span.add_event("exception", {"exception.type": error, "exception.message": "<unprintable>"})
+                record_exception(span, exc, error, exception_messages_on(STATE.capture_content))
         except Exception:  # noqa: BLE001
             log_internal_error("fail")
         self._end(error)
@@ -383,30 +383,6 @@ class Call:
             if self.totals is None:
                 self.totals = Usage()
             self.totals.add(usage)
-
-    # --- opt-in content -------------------------------------------------------------------------------
-    def _capture_input(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
-        try:
-            limit = STATE.max_content_length
-            kind = self.spec.kind
-            if kind == KIND_LLM:
-                self.span.set_attribute(sc.GEN_AI_INPUT_MESSAGES, to_json(input_messages(args, kwargs), limit))
-            elif kind == KIND_TOOL and (args or kwargs):
-                value = bound_arguments(self.spec.signature, args, kwargs)
-                self.span.set_attribute(sc.GEN_AI_TOOL_CALL_ARGUMENTS, to_json(value, limit))
-        except Exception:  # noqa: BLE001
-            log_internal_error("capture_input")
-
-    def _capture_output(self, result: Any) -> None:
-        kind = self.spec.kind
-        limit = STATE.max_content_length
-        if kind == KIND_LLM:
-            reasons = self.usage.finish_reasons if self.usage is not None else ()
-            messages = output_messages(result, reasons)
-            if messages is not None:
-                self.span.set_attribute(sc.GEN_AI_OUTPUT_MESSAGES, to_json(messages, limit))
-        elif kind == KIND_TOOL and result is not None:
-            self.span.set_attribute(sc.GEN_AI_TOOL_CALL_RESULT, to_json(result, limit))
 
 
 def current_call() -> Call | None:

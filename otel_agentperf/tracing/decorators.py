@@ -27,9 +27,26 @@ R = TypeVar("R")
 F = TypeVar("F", bound=Callable[..., Any])
 
 _MAX_ATTR = 1024
-_Entry = tuple[Call | None, Any]
-"""One ``with`` use of a ``Traced``: its call (``None`` if it could not start) and the entry it nests in."""
+_Entry = tuple["Traced", Call | None, Any]
+"""One ``with`` use of a ``Traced``: the object, its call (``None`` if it could not start), the entry it nests in."""
 _cm_lock = new_lock()
+# One variable for every ``with`` use of every object: a context keeps each variable ever set in it, so a
+# variable per object (``with ap.trace_agent(...)`` builds one per use) grew a long-lived thread by ~140 B a use.
+_active: contextvars.ContextVar[_Entry | None] = contextvars.ContextVar("agentperf.traced", default=None)
+
+
+def _without(entry: _Entry | None, owner: Traced) -> tuple[_Entry | None, _Entry | None]:
+    """(the innermost use of ``owner`` in the stack, the stack without it); uses exited out of order are rare."""
+    above: list[_Entry] = []
+    while entry is not None and entry[0] is not owner:
+        above.append(entry)
+        entry = entry[2]
+    if entry is None:
+        return None, None
+    rest: _Entry | None = entry[2]
+    for outer in reversed(above):  # rebuild the uses that nest inside the one leaving, in order
+        rest = (outer[0], outer[1], rest)
+    return entry, rest
 
 
 def _text(value: str | None) -> str | None:
@@ -42,8 +59,8 @@ class Traced:
     One object serves any number of uses. Its construction arguments are never changed: each decorated
     function gets its own ``Spec`` (named after the function when the object has no name, with the
     function's own signature), and every ``with`` shares one ``Spec`` built on first use. Each ``with``
-    is its own call, kept on a per-object stack in a context variable, so the object can be shared
-    between threads and tasks and nested in itself.
+    is its own call, kept on a stack in one context variable shared by all objects, so an object can be
+    shared between threads and tasks and nested in itself.
     """
 
     __slots__ = ("_kind", "_name", "_operation", "_extra", "_spec_args", "_cm")
@@ -63,9 +80,8 @@ class Traced:
         self._operation = operation
         self._extra = extra_attrs
         self._spec_args = spec_args
-        # For ``with`` use, made on first use: the shared Spec and the context variable holding the stack of
-        # uses in the current thread or task (``(call, outer entry)``). A decorator-only object has neither.
-        self._cm: tuple[Spec, contextvars.ContextVar[_Entry | None]] | None = None
+        # For ``with`` use, made on first use: the Spec every ``with`` shares. A decorator-only object has none.
+        self._cm: Spec | None = None
 
     def _build(self, fn: Callable[..., Any] | None) -> Spec:
         """A new ``Spec`` for ``fn`` (``None``: for ``with`` use); reads the construction arguments only."""
@@ -117,39 +133,41 @@ class Traced:
             return fn
 
     # --- context manager -------------------------------------------------------------------------------
-    def _context(self) -> tuple[Spec, contextvars.ContextVar[_Entry | None]]:
-        with _cm_lock:  # first ``with`` only: threads entering at once share one Spec and one variable
+    def _context(self) -> Spec:
+        with _cm_lock:  # first ``with`` only: threads entering at once share one Spec
             cm = self._cm
             if cm is None:
-                cm = self._cm = (self._build(None), contextvars.ContextVar("agentperf.traced", default=None))
+                cm = self._cm = self._build(None)
         return cm
 
     def _start(self) -> Span:
         try:
-            spec, active = self._cm or self._context()
+            spec = self._cm or self._context()
         except Exception:  # noqa: BLE001
             log_internal_error("enter")
             return INVALID_SPAN  # no use of this object has started yet: the exit finds nothing to end
-        outer = active.get()
+        outer = _active.get()
         try:
             call = Call(spec, (), {})
         except Exception:  # noqa: BLE001
             log_internal_error("enter")
-            active.set((None, outer))  # this use is untraced; its exit must not end the outer one
+            _active.set((self, None, outer))  # this use is untraced; its exit must not end the outer one
             return INVALID_SPAN
-        active.set((call, outer))  # nesting the same object: the exit restores the outer use
+        _active.set((self, call, outer))  # nesting the same object: the exit restores the outer use
         return call.span
 
     def _stop(self, exc: BaseException | None) -> None:
-        cm = self._cm
-        if cm is None:
+        if self._cm is None:
             return
-        active = cm[1]
-        entry = active.get()
-        if entry is None:  # an exit without an enter in this context
+        try:
+            entry, rest = _without(_active.get(), self)
+            if entry is None:  # an exit without an enter in this context
+                return
+            _active.set(rest)
+        except Exception:  # noqa: BLE001
+            log_internal_error("exit")
             return
-        call, outer = entry
-        active.set(outer)
+        call = entry[1]
         if call is None:
             return
         if exc is not None:

@@ -1,4 +1,4 @@
-"""What a span says about the user's exception: ``error.type`` and the status description."""
+"""``error.type`` of the user's exception (the span's status and exception event: ``content.record_exception``)."""
 
 from __future__ import annotations
 
@@ -10,11 +10,3 @@ def error_type(exc: BaseException) -> str:
     module = getattr(cls, "__module__", None)
     name = cls.__qualname__
     return f"{module}.{name}" if module and module != "builtins" else name
-
-
-def describe(exc: BaseException) -> str:
-    try:
-        text = str(exc)
-    except Exception:  # noqa: BLE001 - a user's __str__ may itself raise
-        text = ""
-    return f"{type(exc).__qualname__}: {text}"[:512] if text else type(exc).__qualname__

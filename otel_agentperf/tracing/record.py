@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextvars
-import math
 from collections.abc import Sequence
 from types import TracebackType
 from typing import Any, cast
@@ -148,8 +147,9 @@ def record_cost(usd: float, *, kind: str = "other") -> None:
     """
     try:
         amount = cast(object, usd)  # validated at run time whatever the annotation says
-        if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not math.isfinite(amount) or amount < 0:
-            warn_once("record_cost:bad", "otel_agentperf: record_cost() ignores invalid amount %.40r", usd)
+        # 10**400 is an int no float can hold: compared, never converted, before it is rejected.
+        if isinstance(amount, bool) or not isinstance(amount, (int, float)) or not 0 <= amount < _MAX_USD:
+            warn_once("record_cost:bad", "otel_agentperf: record_cost() ignores invalid amount %.40s", _show(amount))
             return
         kind = str(kind)[:64] or "other"
         call = current_call()
@@ -168,11 +168,27 @@ def record_cost(usd: float, *, kind: str = "other") -> None:
         log_internal_error("record_cost")
 
 
+_MAX_USD = 1e12  # more than any one cost: larger (or NaN, infinite, huge ints) is a bug upstream
+
+
+def _show(value: object) -> str:
+    try:
+        return repr(value)  # a huge int's repr is refused past 4300 digits: the type then says enough
+    except Exception:  # noqa: BLE001
+        return type(value).__name__
+
+
 def _truthy(value: object) -> bool:
     try:
         return bool(value)
     except Exception:  # noqa: BLE001 - a user object's __bool__ may raise too
         return True
+
+
+# One variable for every use (a context keeps each variable ever set in it: one per use leaked ~140 B a use).
+_conversations: contextvars.ContextVar[tuple[object, Any, Any] | None] = contextvars.ContextVar(
+    "agentperf.conv", default=None
+)
 
 
 class conversation:
@@ -184,18 +200,17 @@ class conversation:
             await support_agent(message)
     """
 
-    __slots__ = ("conversation_id", "_tokens")
+    __slots__ = ("conversation_id",)
 
     def __init__(self, conversation_id: str) -> None:
         # Never raises: an id whose __str__ fails becomes a placeholder (with one warning).
         self.conversation_id = clean(conversation_id) if _truthy(conversation_id) else ""
-        self._tokens: contextvars.ContextVar[tuple[object, Any] | None] = contextvars.ContextVar("agentperf.conv")
 
     def __enter__(self) -> str:
         try:
             if self.conversation_id:
                 token = otel_context.attach(otel_context.set_value(CONVERSATION_KEY, self.conversation_id))
-                self._tokens.set((token, self._tokens.get(None)))
+                _conversations.set((self, token, _conversations.get()))
         except Exception:  # noqa: BLE001
             log_internal_error("conversation")
         return self.conversation_id
@@ -204,11 +219,11 @@ class conversation:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
-            entry = self._tokens.get(None)
-            if entry is not None:
-                token, outer = entry
-                self._tokens.set(outer)
-                otel_context.detach(token)  # pyright: ignore[reportArgumentType]
+            entry = _conversations.get()
+            if entry is not None and entry[0] is self:
+                _owner, token, outer = entry
+                _conversations.set(outer)
+                otel_context.detach(token)
         except Exception:  # noqa: BLE001
             log_internal_error("conversation")
 
