@@ -51,6 +51,7 @@ from .gauges import register_gauges_if_collected
 from .processes import finish_before_fork, install_fork_hook
 from .queues import CountingBatchSpanProcessor, CountingMetricExporter
 from .threads import patch_thread_pools
+from .unreachable import otlp_target, quiet_export_errors, reachable
 
 _CAPTURE_ON = frozenset({"true", "1", "span_only", "span_and_event"})
 _CAPTURE_OFF = frozenset({"false", "0", "no_content", "event_only", ""})
@@ -81,6 +82,7 @@ class Setup:
         self.is_shut_down = False
         self.span_processor: AgentPerfSpanProcessor | None = None
         self.zero_code = False  # set by zero-code mode: an application's own configure() then refines it
+        self.otlp: tuple[str, int, str] | None = None  # (host, port, protocol) when OTLP exporters are ours
 
     def force_flush(self, timeout_millis: int = 10_000) -> bool:
         ok = True
@@ -102,6 +104,9 @@ class Setup:
         self.is_shut_down = True
         # Traced calls from now on stay silent instead of feeding providers that are shutting down.
         STATE.use(trace.NoOpTracer(), metrics.NoOpMeter(sc.SCOPE_NAME))
+        absent = self.otlp is not None and reachable(self.otlp[0], self.otlp[1]) is False
+        if absent:
+            timeout_s = min(timeout_s, 0.5)  # nothing listens: what is queued cannot be delivered, so no waiting
         done = threading.Event()
 
         def stop_all() -> None:
@@ -126,6 +131,9 @@ class Setup:
         threading.Thread(target=stop_all, name="agentperf-shutdown", daemon=True).start()
         if done.wait(timeout_s):
             return True
+        if absent and self.otlp is not None:
+            quiet_export_errors(*self.otlp).say_once()  # one line in all, whether the exporters complained or not
+            return False
         logger.warning(
             "otel_agentperf: shutdown gave up after %.1f s: an exporter did not finish (is its endpoint reachable? "
             "`agentperf doctor` checks); telemetry not exported by then is lost",
@@ -227,7 +235,7 @@ def configure(
             Resource.create({**(resource_attributes or {}), **({"service.name": service_name} if service_name else {})})
         )
         protocol = otlp_protocol_from(otlp_protocol)
-        owned = False
+        owned = otlp_used = False
         adopted: list[str] = []  # providers we did not build: our resource and sampler do not apply to them
 
         if tracer_provider is not None:
@@ -242,6 +250,7 @@ def configure(
                 # Our own bounded shutdown runs at exit instead of the SDK's unbounded one.
                 sdk_tp = SdkTracerProvider(resource=resource, sampler=sampler, shutdown_on_exit=False)
                 for exporter in span_exporters(traces_exporter, otlp_endpoint, protocol):
+                    otlp_used = otlp_used or type(exporter).__module__.startswith("opentelemetry.exporter.otlp")
                     processor = SimpleSpanProcessor if is_console(exporter) else CountingBatchSpanProcessor
                     sdk_tp.add_span_processor(processor(exporter))
                 tracer_provider = sdk_tp
@@ -285,6 +294,7 @@ def configure(
                         if reader is not None:
                             readers.append(reader)
                     elif name != "none":
+                        otlp_used = otlp_used or name == "otlp"
                         exporter = CountingMetricExporter(metric_exporter(name, otlp_endpoint, protocol))
                         readers.append(PeriodicExportingMetricReader(exporter, export_interval_millis=interval))
                 if isinstance(metrics_exporter, MetricExporter):
@@ -325,6 +335,10 @@ def configure(
             atexit.register(_shutdown_at_exit)
         _current = Setup(tracer_provider, meter_provider, owned, prometheus_server, prometheus_url)
         _current.span_processor = ours
+        if otlp_used:
+            host, port = otlp_target(otlp_endpoint, protocol)
+            _current.otlp = (host, port, protocol)
+            quiet_export_errors(host, port, protocol)
         return _current
 
 
