@@ -154,6 +154,8 @@ HEALTH_SCORE: Final = "agentperf.health.score"
 SUGGESTION_RULE: Final = "agentperf.suggestion.rule"
 SUGGESTION_SEVERITY: Final = "agentperf.suggestion.severity"
 SUGGESTION_SCOPE: Final = "agentperf.suggestion.scope"
+SUGGESTION_CONFIDENCE: Final = "agentperf.suggestion.confidence"
+"""How much evidence stands behind a suggestion: ``low``, ``medium`` or ``high`` (window and calls observed)."""
 
 UNIT_SECONDS: Final = "s"
 UNIT_USD: Final = "{USD}"
@@ -200,6 +202,7 @@ METRIC_LABELS: Final = frozenset(
         SUGGESTION_RULE,
         SUGGESTION_SEVERITY,
         SUGGESTION_SCOPE,
+        SUGGESTION_CONFIDENCE,
     }
 )
 """The only attribute keys that ever appear on our metrics (all low-cardinality)."""

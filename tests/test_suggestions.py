@@ -405,6 +405,8 @@ def test_new_suggestion_is_an_event_on_the_next_agent_span_a_log_and_a_gauge(
     assert [e.name for e in spans[0].events] == []
     points = cap.metrics()[sc.SUGGESTIONS_ACTIVE].data.data_points
     assert {"caching", "note"} <= {dict(p.attributes or {})[sc.SUGGESTION_RULE] for p in points}
+    # Every active suggestion says how much evidence it stands on (a short test window: low).
+    assert {dict(p.attributes or {})[sc.SUGGESTION_CONFIDENCE] for p in points} == {"low"}
 
 
 def test_recommend_picks_model_and_timeout(cap: Capture) -> None:

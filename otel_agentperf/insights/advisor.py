@@ -367,6 +367,7 @@ class Advisor:
                         sc.SUGGESTION_RULE: s.rule,
                         sc.SUGGESTION_SEVERITY: s.severity,
                         sc.SUGGESTION_SCOPE: f"{s.scope_kind}:{s.scope_name}"[:128],
+                        sc.SUGGESTION_CONFIDENCE: s.confidence,
                     },
                 )
                 for s in suggestions
@@ -404,6 +405,8 @@ def _announce(s: Suggestion) -> None:
                 "agentperf.suggestion.severity": s.severity,
                 "agentperf.suggestion.scope": f"{s.scope_kind}:{s.scope_name}",
                 "agentperf.suggestion.savings_usd_per_day": s.savings_usd_per_day,
+                sc.SUGGESTION_CONFIDENCE: s.confidence,
+                "agentperf.suggestion.evidence": ", ".join(f"{k}={v}" for k, v in sorted(s.evidence.items()))[:512],
             },
         )
     except Exception:  # noqa: BLE001 - the logs API is optional and experimental
