@@ -31,7 +31,12 @@ from .bundle import DEPLOY_ENV, StackError, deploy_dir
 
 __all__ = ["DEPLOY_ENV", "StackError", "StackInfo", "deploy_dir", "start", "status", "stop", "write_configs"]
 
-RULE_FILES = ("agentperf-thresholds.yml", "agentperf-recording.yml", "agentperf-alerts.yml")
+RULE_FILES = (
+    "agentperf-thresholds.yml",
+    "agentperf-recording.yml",
+    "agentperf-alerts.yml",
+    "agentperf-forecast.yml",
+)
 RUNBOOK_BASE = "http://127.0.0.1:9095/runbooks/"
 """Where the alert rules' ``runbook_url`` point (the printer's default port); rewritten to the chosen port."""
 _DURATION = re.compile(r"(\[|offset |for: )(\d+)([smhdw])(\])?")
