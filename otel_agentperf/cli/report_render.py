@@ -11,6 +11,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from . import forecast_view
 from .terminal import cost_text
 
 _COLOURS = ("#3b82f6", "#ef4444", "#10b981", "#f59e0b", "#8b5cf6", "#ec4899", "#14b8a6", "#64748b")
@@ -132,6 +133,7 @@ def terminal(report: dict[str, Any], console: Console) -> None:
     if not report["recommendations"]:
         recs.add_row("-", "-", "nothing to improve in this period", "-")
     console.print(recs)
+    forecast_view.terminal(report, console)
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -157,6 +159,7 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append(f"{i}. **[{s['severity']}] {s['title']}**{saves}  \n   {s['description']}")
     if not report["recommendations"]:
         lines.append("Nothing to improve in this period.")
+    lines += forecast_view.markdown(report)
     return "\n".join(lines) + "\n"
 
 
@@ -294,6 +297,7 @@ def html_page(report: dict[str, Any]) -> str:
 <main><h2>Executive summary</h2><div class="kpis">{"".join(cards)}</div>
 <h2>Trends</h2><div class="charts">{"".join(figures)}</div>
 <h2>Recommendations, by priority</h2><ol class="recs">{recs}</ol>
+{forecast_view.html_section(report)}
 <h2>Agents</h2>{_html_table(report["agents"], True)}
 <h2>Models</h2>{_html_table(report["models"], True)}
 <h2>Tools</h2>{_html_table(report["tools"], False)}
