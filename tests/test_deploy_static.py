@@ -618,6 +618,9 @@ def test_native_stack_configs_are_valid(tmp_path: Path) -> None:
         assert out.returncode == 0, out.stdout + out.stderr
         assert "vector(250)" in (directory / "rules" / "agentperf-thresholds.yml").read_text()
     assert "[5s]" in (tmp_path / "fast" / "rules" / "agentperf-recording.yml").read_text()
+    fast_thresholds = (tmp_path / "fast" / "rules" / "agentperf-thresholds.yml").read_text()
+    assert "min_horizon_seconds\n        expr: vector(60)" in fast_thresholds  # one compressed hour ahead
+    assert "[30s]" in (tmp_path / "fast" / "rules" / "agentperf-forecast.yml").read_text()
     assert os.path.exists(tmp_path / "normal" / "rules" / "agentperf-alerts.yml")
 
 

@@ -190,3 +190,23 @@ def test_top_budget_line() -> None:
         "Budget: this window's rate costs $1,152.00/day of $500.00/day"
     )
     assert forecast_view.budget_line(48.0, None, None, T0).startswith("Budget: none set")
+
+
+def test_demo_drift_ramps_latency_and_tokens_then_recovers(monkeypatch: pytest.MonkeyPatch) -> None:
+    import random
+
+    from otel_agentperf.cli import demo_system
+
+    clock = [1000.0]
+    monkeypatch.setattr(demo_system.time, "monotonic", lambda: clock[0])
+    sim = demo_system.Sim(random.Random(1), 0.1, drift_window=(10.0, 50.0), started=1000.0)
+    factors: list[float] = []
+    for elapsed in (5.0, 10.0, 30.0, 49.0, 50.0):
+        clock[0] = 1000.0 + elapsed
+        factors.append(sim.drift())
+    assert factors == pytest.approx([1.0, 1.0, 2.5, 1 + 3 * 39 / 40, 1.0])
+    clock[0] = 1030.0
+    drifted = sim.tokens(1000, 1000)
+    clock[0] = 1060.0
+    assert (drifted, sim.tokens(1000, 1000)) == (2500, 1000)
+    assert demo_system.Sim(random.Random(1), 0.1).drift() == 1.0  # no --drift-at: no drift

@@ -82,6 +82,10 @@ class Progressed:
     tokens: int = 0
 
 
+DRIFT_MAX = 4.0
+"""How far the drift (--drift-at) takes latency and tokens by the end of its window."""
+
+
 @dataclass
 class Sim:
     rng: random.Random
@@ -97,15 +101,28 @@ class Sim:
         return self.fault_window[0] <= elapsed < self.fault_window[1]
 
     stats: Progressed = field(default_factory=Progressed)
+    drift_window: tuple[float, float] | None = None
+    """(start, end) seconds after the run starts: latency and tokens (so spend) grow steadily, then recover."""
+
+    def drift(self) -> float:
+        """1 outside the drift window; inside, from 1 up to ``DRIFT_MAX`` at its end, linearly (a slow creep the
+        forecasts catch before the thresholds, and a regression against the baseline)."""
+        if self.drift_window is None:
+            return 1.0
+        start, end = self.drift_window
+        elapsed = time.monotonic() - self.started
+        if not start <= elapsed < end:
+            return 1.0
+        return 1.0 + (DRIFT_MAX - 1.0) * (elapsed - start) / max(end - start, 1e-9)
 
     async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(seconds, 0.0) * self.scale)
+        await asyncio.sleep(max(seconds, 0.0) * self.scale * self.drift())
 
     def lognormal(self, median: float, sigma: float = 0.45) -> float:
         return median * math.exp(self.rng.gauss(0.0, sigma))
 
     def tokens(self, low: int, high: int) -> int:
-        return int(self.rng.triangular(low, high, low + (high - low) * 0.35))
+        return int(self.rng.triangular(low, high, low + (high - low) * 0.35) * self.drift())
 
     async def latency(self, model: Model, output_tokens: int) -> None:
         await self.sleep(self.lognormal(model.ttft) + output_tokens / model.tokens_per_s)
