@@ -210,3 +210,33 @@ def test_demo_drift_ramps_latency_and_tokens_then_recovers(monkeypatch: pytest.M
     clock[0] = 1060.0
     assert (drifted, sim.tokens(1000, 1000)) == (2500, 1000)
     assert demo_system.Sim(random.Random(1), 0.1).drift() == 1.0  # no --drift-at: no drift
+
+
+def test_report_json_has_the_forecast_and_the_regressions() -> None:
+    """``agentperf report`` assembled from two periods' samples: the writer got slower and spend rose."""
+    from otel_agentperf.cli.report import Period, assemble
+    from otel_agentperf.insights.fleet import AGENT, COST, Samples
+
+    def period(le: str, usd: float, end: float) -> Samples:
+        writer = (("gen_ai_agent_name", "writer"), ("job", "bot"))
+        increases = {
+            (f"{AGENT}_count", writer): 100.0,
+            (f"{AGENT}_bucket", (*writer, ("le", le))): 100.0,
+            (f"{AGENT}_bucket", (*writer, ("le", "+Inf"))): 100.0,
+            (f"{COST}_sum", writer): usd,
+        }
+        return Samples(3600.0, increases, {}, end)
+
+    report = assemble(
+        "test", Period(T0 - 3600, T0), period("4", 150.0, T0), period("1", 100.0, T0 - 3600), {},
+        thresholds=Thresholds(), daily_budget=5000.0,
+    )  # fmt: skip
+    forecast = report["forecast"]
+    assert forecast["usd_per_day"] == pytest.approx(3600.0) and forecast["previous_usd_per_day"] == pytest.approx(
+        2400.0
+    )
+    assert forecast["budget_crossed_at"] == "2026-03-02T12:40:00+00:00"  # 11:30 + (5000 - 3600) / 1200 h
+    assert [(r["scope"], r["metric"], r["calls_before"]) for r in report["regressions"]] == [
+        ("agent writer", "p95_s", 100)
+    ]
+    assert report["regressions"][0]["after"] > 2 * report["regressions"][0]["before"]
