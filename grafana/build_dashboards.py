@@ -240,6 +240,16 @@ def cost() -> Any:
         .with_panel(ts(lay, "Projected daily spend vs budget", "currencyUSD",
                        q(f"sum(rate({SPEND}[1h])) * 86400", "projected per day"),
                        q("max(agentperf:budget:usd_per_day)", "budget"), w=24))
+        # The forecast of deploy/prometheus/rules/agentperf-forecast.yml (SpendForecastOverBudget fires on it): the
+        # last 10 minutes' rate, and where the line fitted over 30 minutes of it ends the UTC day.
+        .with_panel(ts(lay, "Budget burn and projection", "currencyUSD",
+                       q("max(agentperf:cost_usd_per_day:rate10m)", "spend rate per day (last 10 min)"),
+                       q("max(agentperf:cost_usd_per_day:predicted)", "trend at the end of the UTC day"),
+                       q("max(agentperf:budget:usd_per_day)", "budget"), w=18,
+                       desc="SpendForecastOverBudget fires when the trend crosses the budget before the day ends"))
+        .with_panel(st(lay, "Per day at the end of the UTC day (trend)", "currencyUSD",
+                       "max(agentperf:cost_usd_per_day:predicted)", w=6,
+                       desc="Linear fit over the last 30 minutes of the spend rate (deploy/prometheus/rules/agentperf-forecast.yml)"))
         .with_panel(ts(lay, "Spend per hour by agent", "currencyUSD", q(f"sum by (gen_ai_agent_name) (rate(gen_ai_client_operation_cost_sum{{{J},{A}}}[{RI}])) * 3600", "{{gen_ai_agent_name}}")))
         .with_panel(ts(lay, "Spend per hour by model", "currencyUSD", q(f"sum by (gen_ai_provider_name, gen_ai_request_model) (rate(gen_ai_client_operation_cost_sum{{{J},{A}}}[{RI}])) * 3600", "{{gen_ai_provider_name}}/{{gen_ai_request_model}}")))
         .with_panel(ts(lay, "Non-token spend per hour by kind", "currencyUSD", q(f"sum by (agentperf_cost_kind) (rate(agentperf_cost_other_total{{{J}}}[{RI}])) * 3600", "{{agentperf_cost_kind}}")))

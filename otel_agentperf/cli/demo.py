@@ -33,8 +33,9 @@ async def run_workload(
     scale: float,
     progress: Progress | None,
     fault_window: tuple[float, float] | None = None,
+    drift_window: tuple[float, float] | None = None,
 ) -> Progressed:
-    sim = Sim(seed, scale, fault_window)
+    sim = Sim(seed, scale, fault_window, drift_window=drift_window)
     research = build(sim)
     pending: set[asyncio.Task[None]] = set()
 
@@ -237,6 +238,8 @@ def run_demo(
     json_path: str | None = None,
     fault_at: float | None = None,
     fault_for: float = 30.0,
+    drift_at: float | None = None,
+    drift_for: float = 60.0,
     console: Console | None = None,
 ) -> int:
     """Run the simulated agents with live progress, then print the summary. Returns an exit code."""
@@ -266,6 +269,9 @@ def run_demo(
     if otlp:
         console.print(f"[bold]OTLP export:[/] {otlp}")
     console.print(f"Simulating agents for {duration:g} s at {rate:g} requests/s (seed {seed})")
+    drift = (drift_at, drift_at + drift_for) if drift_at is not None else None
+    if drift is not None:
+        console.print(f"[yellow]Drift from {drift[0]:g} s to {drift[1]:g} s: latency and tokens creep up to 4×[/]")
     if fault_window is not None:
         console.print(
             f"[yellow]Fault injection from {fault_window[0]:g} s to {fault_window[1]:g} s: the writer crashes "
@@ -279,7 +285,7 @@ def run_demo(
         transient=False,
         disable=not console.is_terminal and console.quiet,
     ) as progress:
-        stats = asyncio.run(run_workload(duration, rate, seed, time_scale, progress, fault_window))
+        stats = asyncio.run(run_workload(duration, rate, seed, time_scale, progress, fault_window, drift))
     console.print(
         f"\n[bold]{stats.started} requests[/]: {stats.done} succeeded, {stats.failed} failed; "
         f"{stats.llm_calls} LLM calls, {stats.tokens:,} tokens\n"

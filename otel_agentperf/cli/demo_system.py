@@ -86,6 +86,9 @@ class Progressed:
 _STREAM: ContextVar[tuple[str, random.Random, float] | None] = ContextVar("agentperf_demo_stream", default=None)
 """The running task's random stream: (key, generator, the request's planned start in seconds)."""
 
+DRIFT_MAX = 4.0
+"""How far the drift (--drift-at) takes latency and tokens by the end of its window."""
+
 
 @dataclass
 class Sim:
@@ -99,6 +102,8 @@ class Sim:
     fault_window: tuple[float, float] | None = None
     """(start, end) seconds after the run starts: the writer crashes and spend spikes meanwhile."""
     stats: Progressed = field(default_factory=Progressed)
+    drift_window: tuple[float, float] | None = None
+    """(start, end) seconds after the run starts: latency and tokens (so spend) grow steadily, then recover."""
     _root: random.Random = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -133,14 +138,27 @@ class Sim:
             at += rng.expovariate(rate)
         return out
 
+    def drift(self) -> float:
+        """1 outside the drift window; inside, from 1 up to ``DRIFT_MAX`` at its end, linearly, by the request's
+        planned start (a slow creep the forecasts catch before the thresholds, and a regression against the
+        baseline; the same for a seed whatever the machine's speed)."""
+        current = _STREAM.get()
+        if self.drift_window is None or current is None:
+            return 1.0
+        start, end = self.drift_window
+        at = current[2]
+        if not start <= at < end:
+            return 1.0
+        return 1.0 + (DRIFT_MAX - 1.0) * (at - start) / max(end - start, 1e-9)
+
     async def sleep(self, seconds: float) -> None:
-        await asyncio.sleep(max(seconds, 0.0) * self.scale)
+        await asyncio.sleep(max(seconds, 0.0) * self.scale * self.drift())
 
     def lognormal(self, median: float, sigma: float = 0.45) -> float:
         return median * math.exp(self.rng.gauss(0.0, sigma))
 
     def tokens(self, low: int, high: int) -> int:
-        return int(self.rng.triangular(low, high, low + (high - low) * 0.35))
+        return int(self.rng.triangular(low, high, low + (high - low) * 0.35) * self.drift())
 
     async def latency(self, model: Model, output_tokens: int) -> None:
         await self.sleep(self.lognormal(model.ttft) + output_tokens / model.tokens_per_s)

@@ -127,6 +127,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--fault-at", type=float, metavar="S", help="inject a fault S seconds in (writer crashes, spend spike)"
     )
     demo.add_argument("--fault-for", type=_positive, default=30.0, metavar="S", help="how long the fault lasts (30)")
+    demo.add_argument("--drift-at", type=float, metavar="S", help="from S seconds in, latency and spend creep up")
+    demo.add_argument("--drift-for", type=_positive, default=60.0, metavar="S", help="how long the drift lasts (60)")
     demo.add_argument("--linger", type=float, default=0.0, help="keep serving metrics this many seconds after")
     prices = sub.add_parser(
         "prices",
@@ -279,6 +281,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                 json_path=args.json,
                 fault_at=args.fault_at,
                 fault_for=args.fault_for,
+                drift_at=args.drift_at,
+                drift_for=args.drift_for,
             )
         except KeyboardInterrupt:
             print("interrupted", file=sys.stderr)

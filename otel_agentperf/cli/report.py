@@ -27,6 +27,7 @@ from ..insights.rules import BUILTIN_RULES
 from ..insights.stats import Row
 from ..insights.suggest import Snapshot, Thresholds, evaluate, health_score
 from ..insights.summary import known_cost
+from .forecast_view import FORECAST_SCHEMA, report_sections
 
 SCHEMA_VERSION = 2
 """2: a cost that is not known is ``null``, never 0, and ``unpriced_calls`` counts the LLM calls (of models
@@ -48,6 +49,7 @@ SCHEMA = {
     },
     "previous": "the same summary for the previous period of equal length (no nested previous)",
     "trends": {"<summary key>": "relative change vs previous (e.g. 0.25 = +25%), null when undefined"},
+    **FORECAST_SCHEMA,
     "agents": [
         {
             "name": "str",
@@ -247,7 +249,8 @@ def assemble(
 ) -> dict[str, Any]:
     """The report (``SCHEMA``) of the samples of ``period`` and of the period before it."""
     now = measure(current, thresholds, daily_budget)
-    before = measure(previous, thresholds, daily_budget).summary
+    earlier = measure(previous, thresholds, daily_budget)
+    before = earlier.summary
     ranked = evaluate(now.snap, thresholds, BUILTIN_RULES)
     return {
         "schema_version": SCHEMA_VERSION,
@@ -265,6 +268,7 @@ def assemble(
         "tools": _rows(now.snap.tools, None),
         "recommendations": [s.as_dict() for s in ranked],
         "series": charts,
+        **report_sections(now, earlier, period.seconds, period.end, daily_budget),  # forecast, regressions
     }
 
 

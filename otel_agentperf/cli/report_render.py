@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import html
 import math
-import re
 from datetime import UTC, datetime
 from typing import Any
 
 from rich.console import Console
 
+from . import forecast_view
 from .terminal import (
     SEVERITY_STYLE,
     Cell,
@@ -18,6 +18,7 @@ from .terminal import (
     cost_text,
     evidence_line,
     fit_table,
+    md,
     printable,
     safe,
     savings_text,
@@ -168,15 +169,7 @@ def terminal(report: dict[str, Any], console: Console) -> None:
             recs or [["-", "-", "nothing to improve in this period", "-"]],
         )
     )
-
-
-_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
-
-
-def md(value: object) -> str:
-    """``value`` for Markdown: printable, HTML-escaped (``<script>`` is text), and backslash before every
-    character that could start code, emphasis, a link or a table column (``\\ ` * _ [ ] | ~``)."""
-    return _MD_SPECIAL.sub(r"\\\1", html.escape(printable(value), quote=False))
+    forecast_view.terminal(report, console)
 
 
 def markdown(report: dict[str, Any]) -> str:
@@ -206,6 +199,7 @@ def markdown(report: dict[str, Any]) -> str:
         )
     if not report["recommendations"]:
         lines.append("Nothing to improve in this period.")
+    lines += forecast_view.markdown(report)
     return "\n".join(lines) + "\n"
 
 
@@ -353,6 +347,7 @@ def html_page(report: dict[str, Any]) -> str:
 <main><h2>Executive summary</h2><div class="kpis">{"".join(cards)}</div>
 <h2>Trends</h2><div class="charts">{"".join(figures)}</div>
 <h2>Recommendations, by priority</h2><ol class="recs">{recs}</ol>
+{forecast_view.html_section(report)}
 <h2>Agents</h2>{_html_table(report["agents"], True)}
 <h2>Models</h2>{_html_table(report["models"], True)}
 <h2>Tools</h2>{_html_table(report["tools"], False)}

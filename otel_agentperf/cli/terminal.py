@@ -10,7 +10,9 @@ columns fold instead of being cut with '…'.
 
 from __future__ import annotations
 
+import html
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -47,6 +49,15 @@ def printable(value: object) -> str:
 def safe(value: object) -> str:
     """``value`` for a rich markup string: printable, and ``[...]`` shown as written, never as a style."""
     return escape(printable(value))
+
+
+_MD_SPECIAL = re.compile(r"([\\`*_\[\]|~])")
+
+
+def md(value: object) -> str:
+    """``value`` for Markdown: printable, HTML-escaped (``<script>`` is text), and backslash before every
+    character that could start code, emphasis, a link or a table column (``\\ ` * _ [ ] | ~``)."""
+    return _MD_SPECIAL.sub(r"\\\1", html.escape(printable(value), quote=False))
 
 
 def text(value: object, style: str = "") -> Text:

@@ -321,6 +321,17 @@ class Source:
         return out
 
 
+def with_budget_line(view: Group, frame: Frame, prometheus: str | None, daily_budget: float | None) -> Group:
+    """The KPIs, then where the daily budget stands at this rate (cli/forecast_view.py), then the rest."""
+    from .forecast_view import budget_line, spent_last_day
+    from .report import instant
+
+    now = time.time()
+    line = budget_line(frame.kpis.get("spend/hour (USD)"), daily_budget, spent_last_day(prometheus, now, instant), now)
+    parts = list(view.renderables)
+    return Group(*parts[:2], Text(line, style="bold"), *parts[2:])
+
+
 def run(
     source: Source,
     *,
@@ -344,7 +355,8 @@ def run(
         for name, value in frame.kpis.items():
             if value is not None and math.isfinite(value):
                 history.setdefault(name, deque(maxlen=30)).append(value)
-        return render(frame, {k: list(v) for k, v in history.items()}, thresholds, console.width)
+        view = render(frame, {k: list(v) for k, v in history.items()}, thresholds, console.width)
+        return with_budget_line(view, frame, source.prometheus, daily_budget)
 
     if once:
         console.print(refresh())

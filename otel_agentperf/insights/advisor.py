@@ -22,6 +22,7 @@ from .._errors import logger
 from .._locks import new_lock
 from .guard import RuleGuard
 from .rules import BUILTIN_RULES
+from .rules_regression import RegressionRule
 from .stats import Stats, combine, fingerprint
 from .suggest import Rule, Snapshot, Suggestion, Thresholds, evaluate, health_score
 
@@ -103,6 +104,7 @@ class Advisor:
         self.fingerprints = fingerprints
         self.timeouts = dict(timeouts or {})
         self.rules: dict[str, Rule] = dict(BUILTIN_RULES)
+        self.rules["regression"] = RegressionRule()  # remembers baselines: one per advisor
         self.clock = clock
         self.wall_clock = wall_clock
         self.prices: Callable[[str | None, str, float], Any] | None = None

@@ -8,8 +8,9 @@ addresses (``--web.external-url``, runbooks on the printer's port). Processes ar
 sessions and killed by PID. The integration tests drive exactly this code.
 
 ``fast=True`` (``--fast``) is for demos and tests: 1 s scrape/evaluation and every duration in the rules
-divided by 60 (``[5m]`` → ``[5s]``, ``for: 10m`` → ``for: 10s``, ``offset 1d`` → ``offset 1440s``); the PromQL
-is otherwise unchanged, and per-hour/per-day arithmetic still uses real seconds.
+divided by 60 (``[5m]`` → ``[5s]``, ``for: 10m`` → ``for: 10s``, ``offset 1d`` → ``offset 1440s``, the
+forecasts' horizon thresholds); the PromQL is otherwise unchanged, and per-hour/per-day arithmetic still uses
+real seconds.
 """
 
 from __future__ import annotations
@@ -31,7 +32,12 @@ from .bundle import DEPLOY_ENV, StackError, deploy_dir
 
 __all__ = ["DEPLOY_ENV", "StackError", "StackInfo", "deploy_dir", "start", "status", "stop", "write_configs"]
 
-RULE_FILES = ("agentperf-thresholds.yml", "agentperf-recording.yml", "agentperf-alerts.yml")
+RULE_FILES = (
+    "agentperf-thresholds.yml",
+    "agentperf-recording.yml",
+    "agentperf-alerts.yml",
+    "agentperf-forecast.yml",
+)
 RUNBOOK_BASE = "http://127.0.0.1:9095/runbooks/"
 """Where the alert rules' ``runbook_url`` point (the printer's default port); rewritten to the chosen port."""
 _DURATION = re.compile(r"(\[|offset |for: )(\d+)([smhdw])(\])?")
@@ -63,6 +69,15 @@ def compress(text: str, factor: int = 60) -> str:
         return f"{m.group(1)}{seconds}s{m.group(4) or ''}"
 
     return _DURATION.sub(repl, text)
+
+
+_HORIZON = re.compile(r"(- record: agentperf:forecast:\w*horizon_seconds\s*\n\s*expr: vector\()([^)]*)(\))")
+
+
+def compress_horizons(text: str, factor: int = 60) -> str:
+    """The forecasts' look-ahead thresholds are durations too: divided by ``factor`` in fast mode, so a forecast
+    looks one compressed hour ahead, as in real time (not 60 compressed hours, where noise would cross anything)."""
+    return _HORIZON.sub(lambda m: f"{m.group(1)}{float(m.group(2)) / factor:g}{m.group(3)}", text)
 
 
 def set_thresholds(text: str, values: dict[str, float]) -> str:
@@ -102,7 +117,7 @@ def write_configs(
         if name == RULE_FILES[0] and thresholds:
             text = set_thresholds(text, thresholds)
         text = text.replace(RUNBOOK_BASE, f"http://127.0.0.1:{alerts_port}/runbooks/")
-        (rules_dir / name).write_text(compress(text) if fast else text)
+        (rules_dir / name).write_text(compress_horizons(compress(text)) if fast else text)
     interval = "1s" if fast else "15s"
     apps: dict[str, Any] = {"job_name": "agentperf", "static_configs": [{"targets": scrape_targets}]}
     if honor_labels:

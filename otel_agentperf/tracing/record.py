@@ -17,6 +17,7 @@ from ..cost.catalog import refresh_from_network
 from ..cost.ledger import ConversationCost
 from ..cost.usage import Usage, extract_usage, token_count
 from ..insights.advisor import Recommendation
+from ..insights.forecast import Health, budget_projection
 from ..insights.suggest import Rule, Suggestion
 from ..telemetry.instruments import CACHE_READ, KIND_LLM, TOKEN_USAGE, CostSeries, Series
 from . import accounting as _accounting
@@ -315,9 +316,11 @@ def register_rule(name: str, rule: Rule) -> None:
     STATE.advisor.rules[str(name)] = rule
 
 
-def health() -> tuple[float, dict[str, float]]:
-    """Health score 0–100 and its components (success, latency, cost, resources), each 0–1."""
-    return STATE.advisor.health()
+def health() -> Health:
+    """Health score 0–100 and its components (success, latency, cost, resources), each 0–1; ``.budget`` is when
+    the daily budget is reached at the last hour's rate (``None`` without a daily budget)."""
+    score, parts = STATE.advisor.health()
+    return Health(score, parts, budget_projection(STATE.budget, STATE.advisor.wall_clock()))
 
 
 def budget_status() -> dict[str, float]:

@@ -52,3 +52,10 @@ async def usage() -> None:
         ap.record_usage(input_tokens=1, output_tokens=2, model="m", provider="openai")
     with ap.conversation("c-1"):
         pass
+    score, parts = ap.health()  # still a (score, components) pair; .budget is the daily budget's projection
+    assert_type(score, float)
+    assert_type(parts, dict[str, float])
+    projection = ap.health().budget
+    if projection is not None:
+        assert_type(projection.text(), str)
+        assert_type(projection.reached_at, float | None)
