@@ -192,24 +192,25 @@ def test_top_budget_line() -> None:
     assert forecast_view.budget_line(48.0, None, None, T0).startswith("Budget: none set")
 
 
-def test_demo_drift_ramps_latency_and_tokens_then_recovers(monkeypatch: pytest.MonkeyPatch) -> None:
-    import random
+def test_demo_drift_ramps_latency_and_tokens_then_recovers() -> None:
+    """The drift follows each request's planned start (as the fault does): the same for a seed at any speed."""
+    import contextvars
 
     from otel_agentperf.cli import demo_system
 
-    clock = [1000.0]
-    monkeypatch.setattr(demo_system.time, "monotonic", lambda: clock[0])
-    sim = demo_system.Sim(random.Random(1), 0.1, drift_window=(10.0, 50.0), started=1000.0)
-    factors: list[float] = []
-    for elapsed in (5.0, 10.0, 30.0, 49.0, 50.0):
-        clock[0] = 1000.0 + elapsed
-        factors.append(sim.drift())
+    sim = demo_system.Sim(1, 0.1, drift_window=(10.0, 50.0))
+
+    def at(planned: float, what: str) -> float:
+        def inside() -> float:
+            sim.stream("request", at=planned)  # what the demo does first thing in each request's task
+            return sim.drift() if what == "drift" else float(sim.tokens(1000, 1000))
+
+        return contextvars.copy_context().run(inside)
+
+    factors = [at(t, "drift") for t in (5.0, 10.0, 30.0, 49.0, 50.0)]
     assert factors == pytest.approx([1.0, 1.0, 2.5, 1 + 3 * 39 / 40, 1.0])
-    clock[0] = 1030.0
-    drifted = sim.tokens(1000, 1000)
-    clock[0] = 1060.0
-    assert (drifted, sim.tokens(1000, 1000)) == (2500, 1000)
-    assert demo_system.Sim(random.Random(1), 0.1).drift() == 1.0  # no --drift-at: no drift
+    assert (at(30.0, "tokens"), at(60.0, "tokens")) == (2500.0, 1000.0)
+    assert demo_system.Sim(1, 0.1).drift() == 1.0  # no --drift-at: no drift
 
 
 def test_report_json_has_the_forecast_and_the_regressions() -> None:

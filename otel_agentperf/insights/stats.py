@@ -314,7 +314,11 @@ class Stats:
 
 
 def fingerprint(args: tuple[Any, ...], kwargs: dict[str, Any]) -> int | None:
-    """A hash of a call's arguments (never stored as content); ``None`` when they cannot be hashed cheaply."""
+    """A hash of a call's arguments (never stored as content); ``None`` when they cannot be hashed cheaply.
+
+    Messages are lists of dicts: unhashable. They are hashed as nested tuples (strings hash in C, and a string
+    object caches its hash), not through ``repr``, which copied a whole prompt into a new string on every call.
+    """
     try:
         if kwargs:
             return hash((args, tuple(sorted(kwargs.items()))))
@@ -322,7 +326,36 @@ def fingerprint(args: tuple[Any, ...], kwargs: dict[str, Any]) -> int | None:
     except TypeError:
         pass
     try:
+        budget = [_MAX_NODES]
+        named = sorted((k, _frozen(v, budget)) for k, v in kwargs.items())  # keys are unique: values never compared
+        return hash((_frozen(args, budget), tuple(named)))
+    except (TypeError, _TooBig, RecursionError):
+        pass
+    try:
         text = repr((args, kwargs))
     except Exception:  # noqa: BLE001 - a user's __repr__ may raise
         return None
     return hash(text) if len(text) <= 65_536 else None  # the whole text: prompts differ at the end
+
+
+_MAX_NODES = 4_096
+
+
+class _TooBig(Exception):
+    pass
+
+
+def _frozen(value: Any, budget: list[int]) -> Any:
+    """``value`` with lists and dicts turned into tuples (raises TypeError on anything else unhashable)."""
+    budget[0] -= 1
+    if budget[0] < 0:
+        raise _TooBig
+    cls: type[Any] = type(value)  # pyright: ignore[reportUnknownVariableType]
+    if cls is str or cls is int or cls is float or cls is bool or value is None:
+        return value
+    if cls is list or cls is tuple:
+        return tuple([_frozen(v, budget) for v in value])
+    if cls is dict:
+        return tuple([(k, _frozen(v, budget)) for k, v in value.items()])
+    hash(value)  # anything else must hash as it is (TypeError: the repr fallback)
+    return value
