@@ -1,4 +1,7 @@
-"""Soak: 1M decorated calls over 10k distinct tool arguments and 500 agent names stay within memory bounds."""
+"""Soak: 300k decorated calls over 10k distinct tool arguments and 500 agent names stay within memory bounds.
+
+The 1M-call soaks per API shape (decorator, ``with``, generator, LLM with tokens) are in
+``benchmarks/soak.py`` and ``benchmarks/overhead.py``; this one keeps the bounds in every CI run."""
 
 from __future__ import annotations
 
@@ -25,7 +28,7 @@ def rss_mb() -> float:
     raise AssertionError("no VmRSS")
 
 
-def test_one_million_calls_bounded_memory() -> None:
+def test_many_calls_bounded_memory() -> None:
     reader = InMemoryMetricReader()
     provider = MeterProvider(metric_readers=[reader])
     fast = install([reader], Resource.create({}), InstrumentationScope("otel_agentperf"))
@@ -49,21 +52,21 @@ def test_one_million_calls_bounded_memory() -> None:
 
         calls = 0
         marks: list[float] = []
-        for i in range(500_000):  # each iteration: one agent call and one tool call
+        for i in range(150_000):  # each iteration: one agent call and one tool call
             agents[i % 500](i)
             calls += 2
-            if i in (100_000, 499_999):
+            if i in (30_000, 149_999):
                 gc.collect()
                 marks.append(rss_mb())
-        assert calls == 1_000_000
+        assert calls == 300_000
         stats = advisor.stats
         # Hard bounds hold whatever the traffic: tables cap keys, the repeat LRU caps fingerprints.
         assert len(stats.agents.rows) == 500 <= stats.agents.max_keys
         assert len(stats.tools.rows) == 1
         assert len(stats.repeats.entries) <= stats.repeats.max_entries == 10_000
         growth = marks[1] - marks[0]
-        print(f"\nRSS after 200k calls {marks[0]:.1f} MB, after 1M calls {marks[1]:.1f} MB (growth {growth:.1f} MB)")
-        assert growth < 16, f"memory grew {growth:.1f} MB between 200k and 1M calls"
+        print(f"\nRSS after 60k calls {marks[0]:.1f} MB, after 300k calls {marks[1]:.1f} MB (growth {growth:.1f} MB)")
+        assert growth < 8, f"memory grew {growth:.1f} MB between 60k and 300k calls"
         suggestions = advisor.evaluate()
         assert any(s.rule == "caching" and s.scope_name == "lookup" for s in suggestions)
         data = reader.get_metrics_data()

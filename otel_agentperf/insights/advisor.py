@@ -20,6 +20,7 @@ from typing import Any, Protocol, cast
 from .. import semconv as sc
 from .._errors import logger
 from .._locks import new_lock
+from ..telemetry.instruments import KIND_AGENT, KIND_LLM, KIND_TOOL  # at module level: observe() runs per call
 from .guard import RuleGuard
 from .rules import BUILTIN_RULES
 from .rules_regression import RegressionRule
@@ -144,8 +145,6 @@ class Advisor:
         return f"{provider or ''}/{model or ''}", hash(first[:8000]), len(first)
 
     def observe(self, call: ObservedCall, now: float, duration: float, error: str | None, usd: float | None) -> None:
-        from ..telemetry.instruments import KIND_AGENT, KIND_LLM, KIND_TOOL
-
         stats = self.stats
         spec = call.spec
         kind = spec.kind

@@ -303,7 +303,6 @@ class Call:
             priced: Priced | None = None
             if usage is not None:  # only LLM calls hold usage (record_usage elsewhere goes to totals)
                 record_tokens(usage, series[1], series[2], series[5])
-                attrs = usage_attributes(usage, with_meta=True)
                 # No token counts and no reported cost: the price is unknown, not zero.
                 priced = (
                     price(usage, self.spec.provider, self.request_model, series[4], _accounting.clock() - duration)
@@ -312,15 +311,17 @@ class Call:
                 )
                 if priced is not None:
                     self.cost += priced[0]
-                    attrs.update(cost_attributes(*priced))
                     spend(
                         priced[0], self.agent_name, usage.response_model or self.request_model, self.conversation, usage
                     )
-                if self.request_model is None and self.spec.provider is None:
-                    provider = infer_provider(usage.response_model)  # model known only from the response
-                    if provider is not None:
-                        attrs[sc.GEN_AI_PROVIDER_NAME] = provider
-                if span.is_recording():
+                if span.is_recording():  # an unsampled call builds no attributes
+                    attrs = usage_attributes(usage, with_meta=True)
+                    if priced is not None:
+                        attrs.update(cost_attributes(*priced))
+                    if self.request_model is None and self.spec.provider is None:
+                        provider = infer_provider(usage.response_model)  # model known only from the response
+                        if provider is not None:
+                            attrs[sc.GEN_AI_PROVIDER_NAME] = provider
                     span.set_attributes(attrs)
             if self.totals is not None or self.chunks or usage is not None or self.cost:
                 self._end_rollup(span, usage)
