@@ -16,6 +16,8 @@ from .._errors import log_internal_error
 from ..telemetry.instruments import KIND_LLM
 from .call import Call
 from .returned import wrap_returned_stream
+from .runtime_context import attach as _attach
+from .runtime_context import detach as _detach
 from .spec import Spec
 
 
@@ -95,6 +97,8 @@ def _wrap_coroutine(fn: Callable[..., Any], spec: Spec) -> Callable[..., Any]:
 
 
 def _wrap_gen(fn: Callable[..., Generator[Any, Any, Any]], spec: Spec) -> Callable[..., Any]:
+    is_llm = spec.kind == KIND_LLM  # only LLM streams read each item; other generators count them
+
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
         call = _begin(spec, args, kwargs, attach=False)
@@ -107,8 +111,9 @@ def _wrap_gen(fn: Callable[..., Generator[Any, Any, Any]], spec: Spec) -> Callab
             raise
         to_send: Any = None
         to_throw: BaseException | None = None
+        ctx = call.ctx
         while True:
-            token = call.enter()
+            token = _attach(ctx)  # pyright: ignore[reportArgumentType]
             try:
                 if to_throw is not None:
                     exc, to_throw = to_throw, None
@@ -123,8 +128,14 @@ def _wrap_gen(fn: Callable[..., Generator[Any, Any, Any]], spec: Spec) -> Callab
                 call.leave(token)
                 call.fail(exc)
                 raise
-            call.leave(token)
-            call.on_chunk(item)
+            try:
+                _detach(token)
+            except Exception:  # noqa: BLE001 - a token from another context (never ours to raise)
+                log_internal_error("detach")
+            if is_llm:
+                call.on_chunk(item)  # usage, time to first chunk, time per chunk
+            else:
+                call.chunks += 1
             try:
                 to_send = yield item
             except GeneratorExit:
@@ -149,6 +160,8 @@ def _close_early(call: Call, close: Callable[[], Any]) -> None:
 
 
 def _wrap_async_gen(fn: Callable[..., AsyncGenerator[Any, Any]], spec: Spec) -> Callable[..., Any]:
+    is_llm = spec.kind == KIND_LLM
+
     @functools.wraps(fn)
     async def wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
         call = _begin(spec, args, kwargs, attach=False)
@@ -163,8 +176,9 @@ def _wrap_async_gen(fn: Callable[..., AsyncGenerator[Any, Any]], spec: Spec) -> 
             raise
         to_send: Any = None
         to_throw: BaseException | None = None
+        ctx = call.ctx
         while True:
-            token = call.enter()
+            token = _attach(ctx)  # pyright: ignore[reportArgumentType]
             try:
                 if to_throw is not None:
                     exc, to_throw = to_throw, None
@@ -179,8 +193,14 @@ def _wrap_async_gen(fn: Callable[..., AsyncGenerator[Any, Any]], spec: Spec) -> 
                 call.leave(token)
                 call.fail(exc)
                 raise
-            call.leave(token)
-            call.on_chunk(item)
+            try:
+                _detach(token)
+            except Exception:  # noqa: BLE001 - a token from another context (never ours to raise)
+                log_internal_error("detach")
+            if is_llm:
+                call.on_chunk(item)
+            else:
+                call.chunks += 1
             try:
                 to_send = yield item
             except GeneratorExit:
