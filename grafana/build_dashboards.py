@@ -207,6 +207,9 @@ def agents() -> Any:
         .with_panel(ts(lay, "Tool p95 latency", "s", q(f"histogram_quantile(0.95, sum by (le, gen_ai_tool_name) (rate(gen_ai_execute_tool_duration_seconds_bucket{{{sel}}}[{RI}])))", "{{gen_ai_tool_name}}")))
         .with_panel(ts(lay, "Models used (calls/s)", "reqps", q(f"sum by (gen_ai_agent_name, gen_ai_request_model) (rate(gen_ai_client_operation_duration_seconds_count{{{sel}}}[{RI}]))", "{{gen_ai_agent_name}} → {{gen_ai_request_model}}")))
         .with_panel(ts(lay, "Tokens/s", "short", q(f"sum by (gen_ai_agent_name, gen_ai_token_type) (rate(gen_ai_client_token_usage_sum{{{sel}}}[{RI}]))", "{{gen_ai_agent_name}} {{gen_ai_token_type}}")))
+        .with_panel(ts(lay, "Model and tool calls per invocation (mean)", "short",
+                       *(q(f"sum by (gen_ai_agent_name) (rate(gen_ai_invoke_agent_{kind}_calls_sum{{{sel}}}[{RI}])) / sum by (gen_ai_agent_name) (rate(gen_ai_invoke_agent_{kind}_calls_count{{{sel}}}[{RI}]))", f"{{{{gen_ai_agent_name}}}} {kind} calls") for kind in ("inference", "tool")),
+                       w=24, desc="gen_ai.invoke_agent.inference_calls / .tool_calls: an agent's own model and tool calls per invocation (failed ones included, sub-agents' excluded). A rise is a loop or a retry storm before it shows in cost."))
     )  # fmt: skip
 
 
