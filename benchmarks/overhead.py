@@ -34,6 +34,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import otel_agentperf as ap
+from otel_agentperf.telemetry.process_usage import process_usage
 
 _cpu = time.thread_time
 
@@ -110,11 +111,9 @@ def measure(variants: list[tuple[str, Callable[[int], float]]], n: int, rounds: 
 
 
 def rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
+    """Resident memory now, read as the SDK's own ``resource_deltas`` reads it (NaN without procfs)."""
+    rss = process_usage()[1]
+    return rss / 2**20 if rss is not None else float("nan")
 
 
 # --- what is timed ----------------------------------------------------------------------------------------
@@ -277,43 +276,11 @@ def unsampled_variants() -> list[tuple[str, Callable[[int], float]]]:
 
 
 def rss_per_shape(calls: int) -> list[str]:
-    """RSS before, after a tenth and after all ``calls`` of each API shape (flat after warm-up: no leak)."""
-    agent = ap.trace_agent("planner")(trivial)
-    agent_with = ap.trace_agent("planner")
+    """RSS over ``calls`` calls of each API shape the issue names, from ``benchmarks/soak.py`` (fresh process
+    per shape): decorator, ``with``, generator, LLM with tokens."""
+    from soak import rows  # benchmarks/ is on sys.path: this script's own folder
 
-    def with_agent() -> None:
-        with agent_with:
-            trivial()
-
-    @ap.trace_tool("pages")
-    def tool_gen() -> Any:
-        yield 1
-
-    response = {"model": "gpt-4o-mini-2024-07-18", "usage": {"prompt_tokens": 1200, "completion_tokens": 300}}
-    llm = ap.trace_llm(provider="openai", model="gpt-4o-mini")(lambda: response)
-    shapes: list[tuple[str, Callable[[], Any]]] = [
-        ("decorator (@trace_agent)", agent),
-        ("with trace_agent(...)", with_agent),
-        ("generator (@trace_tool)", lambda: list(tool_gen())),
-        ("LLM with tokens (@trace_llm)", llm),
-    ]
-    lines = []
-    for name, fn in shapes:
-        gc.collect()
-        before = rss_mb()
-        for _ in range(calls // 10):
-            fn()
-        gc.collect()
-        warm = rss_mb()
-        for _ in range(calls - calls // 10):
-            fn()
-        gc.collect()
-        after = rss_mb()
-        lines.append(
-            f"RSS {name}: {before:.1f} MB before, {warm:.1f} MB after {calls // 10:,} calls, "
-            f"{after:.1f} MB after {calls:,} ({after - warm:+.1f} MB after warm-up)"
-        )
-    return lines
+    return list(rows(["decorator", "with", "generator", "llm-with-tokens"], calls))
 
 
 def cold_start() -> list[str]:

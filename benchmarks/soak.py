@@ -14,28 +14,14 @@ import gc
 import os
 import subprocess
 import sys
-from collections.abc import Callable, Iterator, Sequence
-
-from opentelemetry.sdk.metrics.export import InMemoryMetricReader
-from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from collections.abc import Callable, Iterator
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from overhead import configure, rss_mb  # the benchmarks' one pipeline and RSS reading
 
 import otel_agentperf as ap
-
-
-class NoopExporter(SpanExporter):
-    def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
-        return SpanExportResult.SUCCESS
-
-
-def rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 @ap.trace_agent("decorated")
@@ -79,12 +65,7 @@ SHAPES: dict[str, Callable[[int], object]] = {
 
 
 def run(shape: str, calls: int) -> str:
-    ap.configure(
-        traces_exporter=NoopExporter(),
-        metrics_exporter="none",
-        metric_readers=[InMemoryMetricReader()],
-        set_global=False,
-    )
+    configure()
     fn = SHAPES[shape]
     warm = calls // 10
     for i in range(warm):
@@ -108,16 +89,22 @@ def main() -> None:
     if args.one:
         print(run(args.one, args.calls), flush=True)
         return
-    print("| shape | calls | RSS after warm-up (MB) | RSS at end (MB) | growth (MB) | B per call |")
-    print("|---|---:|---:|---:|---:|---:|")
-    for shape in args.shapes.split(","):
+    for row in rows(args.shapes.split(","), args.calls):
+        print(row, flush=True)
+
+
+def rows(shapes: list[str], calls: int) -> Iterator[str]:
+    """The Markdown table of ``calls`` calls per shape, each shape in a fresh process (no shared memory)."""
+    yield "| shape | calls | RSS after warm-up (MB) | RSS at end (MB) | growth (MB) | B per call |"
+    yield "|---|---:|---:|---:|---:|---:|"
+    for shape in shapes:
         out = subprocess.run(
-            [sys.executable, __file__, "--one", shape, "--calls", str(args.calls)],
+            [sys.executable, __file__, "--one", shape, "--calls", str(calls)],
             capture_output=True,
             text=True,
             check=True,
         )
-        print(out.stdout.strip(), flush=True)
+        yield out.stdout.strip()
 
 
 if __name__ == "__main__":

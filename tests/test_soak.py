@@ -17,15 +17,14 @@ from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 import otel_agentperf as ap
 from otel_agentperf.insights.advisor import Advisor
 from otel_agentperf.telemetry.aggregate import install
+from otel_agentperf.telemetry.process_usage import process_usage
 from otel_agentperf.tracing.state import STATE
 
 
 def rss_mb() -> float:
-    with open("/proc/self/status") as f:
-        for line in f:
-            if line.startswith("VmRSS:"):
-                return int(line.split()[1]) / 1024
-    raise AssertionError("no VmRSS")
+    rss = process_usage()[1]
+    assert rss is not None, "no procfs"
+    return rss / 2**20
 
 
 def test_many_calls_bounded_memory() -> None:
