@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import textwrap
@@ -21,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from tests.support.fake_llm_server import FakeLLMServer
+from tests.support.prom import free_port
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 SAMPLES = [
@@ -84,14 +84,6 @@ def fake_llm() -> Iterator[FakeLLMServer]:
     server.stop()
 
 
-def closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
 def test_every_sample_has_a_harness() -> None:
     assert len(SAMPLES) >= 5
     missing = [code.splitlines()[0] for _, code in SAMPLES if code.splitlines()[0] not in HARNESS]
@@ -105,7 +97,7 @@ def test_readme_sample_runs_as_written(line: int, code: str, fake_llm: FakeLLMSe
     env = {
         **os.environ,
         "FAKE_LLM": fake_llm.url,
-        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{closed_port()}",
+        "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{free_port()}",  # nothing listens there
         "PYTHONPATH": str(README.parent),
     }
     out = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60, env=env)

@@ -17,16 +17,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from tests.support.prom import free_port
+
 BOUND_S = 5.0  # SHUTDOWN_TIMEOUT_S
 SLACK_S = 3.0  # interpreter start and exit, on a loaded 2-core machine
-
-
-def closed_port() -> int:
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 @pytest.fixture
@@ -78,7 +72,7 @@ def run(endpoint: str, protocol: str, mode: str) -> tuple[float, str, str]:
 def test_unreachable_exporter_never_holds_shutdown_or_exit(
     protocol: str, target: str, mode: str, black_hole: int
 ) -> None:
-    port = closed_port() if target == "closed" else black_hole
+    port = free_port() if target == "closed" else black_hole  # free: nothing listens there
     endpoint = f"http://127.0.0.1:{port}"
     elapsed, out, err = run(endpoint, protocol, mode)
     assert elapsed < BOUND_S + SLACK_S, (elapsed, err[-2000:])

@@ -9,8 +9,6 @@ import os
 import re
 import subprocess
 import sys
-import textwrap
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -36,6 +34,7 @@ from otel_agentperf.insights.suggest import Thresholds, evaluate
 from otel_agentperf.testing import Capture
 from otel_agentperf.tracing.state import STATE
 from tests.conftest import PINNED_PRICE_TIME
+from tests.support.exported import metrics_page
 
 MARKUP = "[/]"
 BOLD = "[bold]boss[/bold]"
@@ -86,31 +85,7 @@ def traffic() -> None:
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Samples:
     """``traffic()`` through a real configure() and its Prometheus endpoint, as `top`/`report` read it."""
-    code = f"""
-        import urllib.request
-        import otel_agentperf as ap
-        from otel_agentperf.tracing import accounting
-        accounting.clock = lambda: {PINNED_PRICE_TIME!r}
-        setup = ap.configure(
-            service_name="hostile", traces_exporter="none", metrics_exporter="prometheus", prometheus_port=0
-        )
-        from tests.test_terminal_output import traffic
-        traffic()
-        print(urllib.request.urlopen(setup.prometheus_url).read().decode())
-        ap.shutdown()
-    """
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTPERF_PRICES"))}
-    out = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**env, "AGENTPERF_RAISE_INTERNAL_ERRORS": "1"},
-        cwd=Path(__file__).resolve().parent.parent,
-    )
-    assert out.returncode == 0, out.stderr
-    page = tmp_path_factory.mktemp("metrics") / "metrics.txt"
-    page.write_text(out.stdout)
+    page = metrics_page("hostile", "tests.test_terminal_output:traffic", tmp_path_factory.mktemp("metrics"))
     # An hour's window, so that suggestions have the evidence to carry savings.
     return between({}, scrape(page.as_uri(), 5.0), 3600.0, PINNED_PRICE_TIME)
 

@@ -5,12 +5,7 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
-import subprocess
-import sys
-import textwrap
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,6 +23,7 @@ from otel_agentperf.insights.suggest import Thresholds
 from otel_agentperf.insights.summary import Coverage
 from otel_agentperf.testing import Capture
 from tests.conftest import PINNED_PRICE_TIME
+from tests.support.exported import metrics_page
 
 PAID = Usage(input_tokens=1000, output_tokens=100)
 
@@ -112,32 +108,8 @@ def test_demo_summary_and_tables_from_an_in_memory_reader() -> None:
 @pytest.fixture(scope="module")
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Samples:
     """``traffic()`` run by a real configure(): what its Prometheus endpoint serves, as `top --endpoint` reads it."""
-    code = f"""
-        import urllib.request
-        import otel_agentperf as ap
-        from otel_agentperf.tracing import accounting
-        accounting.clock = lambda: {PINNED_PRICE_TIME!r}
-        setup = ap.configure(
-            service_name="unpriced", traces_exporter="none", metrics_exporter="prometheus", prometheus_port=0
-        )
-        from tests.test_unpriced_views import traffic
-        traffic()
-        print(urllib.request.urlopen(setup.prometheus_url).read().decode())
-        ap.shutdown()
-    """
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "AGENTPERF_PRICES"))}
-    out = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        env={**env, "AGENTPERF_RAISE_INTERNAL_ERRORS": "1"},
-        cwd=Path(__file__).resolve().parent.parent,
-    )
-    assert out.returncode == 0, out.stderr
-    assert "agentperf_cost_unpriced_calls_total" in out.stdout
-    page = tmp_path_factory.mktemp("metrics") / "metrics.txt"
-    page.write_text(out.stdout)
+    page = metrics_page("unpriced", "tests.test_unpriced_views:traffic", tmp_path_factory.mktemp("metrics"))
+    assert "agentperf_cost_unpriced_calls_total" in page.read_text()
     # The process started with every counter at 0: the scrape is the increase over its life.
     return between({}, scrape(page.as_uri(), 5.0), 60.0, PINNED_PRICE_TIME)
 
