@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..insights.fleet import EXPORT_FAILURES, SPANS_LOST
+from ..setup.unreachable import otlp_target
 
 OK, WARN, FAIL, SKIP = "ok", "warn", "fail", "skip"
 
@@ -94,9 +95,8 @@ def check_otlp(endpoint: str | None, protocol: str | None) -> Check:
             )
         # Nothing set: configure() still exports to the default endpoint, so that is the one to check.
         endpoint = DEFAULT_OTLP.get(protocol, DEFAULT_OTLP["grpc"])
-    url = endpoint if "://" in endpoint else f"http://{endpoint}"
-    parsed = urllib.parse.urlparse(url)
-    host, port = parsed.hostname or "localhost", parsed.port or (4317 if protocol == "grpc" else 4318)
+    host, port = otlp_target(endpoint, protocol)  # read as configure() reads it
+    scheme = urllib.parse.urlsplit(endpoint).scheme if "://" in endpoint else "http"
     try:
         socket.create_connection((host, port), timeout=3).close()
     except OSError as exc:
@@ -123,7 +123,7 @@ def check_otlp(endpoint: str | None, protocol: str | None) -> Check:
 
             body = trace_service_pb2.ExportTraceServiceRequest().SerializeToString()
             request = urllib.request.Request(
-                f"{parsed.scheme}://{host}:{port}/v1/traces",
+                f"{scheme}://{host}:{port}/v1/traces",
                 data=body,
                 headers={"Content-Type": "application/x-protobuf"},
             )
