@@ -207,12 +207,6 @@ METRIC_LABELS: Final = frozenset(
 )
 """The only attribute keys that ever appear on our metrics (all low-cardinality)."""
 
-RENAMED_PROMETHEUS_SERIES: Final = {
-    "gen_ai_workflow_duration_seconds": "gen_ai_invoke_workflow_duration_seconds",
-}
-"""Series renamed since 0.1 (old → new), listed in the README: dashboards or alerts of your own that use an
-old name need the new one."""
-
 PROMETHEUS_NAMES: Final = {
     CLIENT_OPERATION_DURATION: "gen_ai_client_operation_duration_seconds",
     CLIENT_TOKEN_USAGE: "gen_ai_client_token_usage",
