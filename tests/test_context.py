@@ -198,3 +198,19 @@ def test_conversation_from_argument(cap: Capture) -> None:
     with ap.trace_agent("triage", conversation_id="thread-9"):
         pass
     assert cap.span("invoke_agent triage").attributes[sc.GEN_AI_CONVERSATION_ID] == "thread-9"  # type: ignore[index]
+
+
+def test_the_call_path_shares_opentelemetrys_current_context() -> None:
+    """Under the default runtime context the call path sets its ContextVar directly (runtime_context.DIRECT);
+    what it attaches is what OpenTelemetry's own API then reads, and detaching restores it."""
+    from opentelemetry import context, trace
+
+    from otel_agentperf.tracing import runtime_context
+
+    assert runtime_context.DIRECT
+    before = context.get_current()
+    token = runtime_context.attach(context.set_value("k", "v"))
+    assert context.get_value("k") == "v" and runtime_context.get_current() is context.get_current()
+    assert trace.get_current_span() is trace.INVALID_SPAN
+    runtime_context.detach(token)
+    assert context.get_current() is before
