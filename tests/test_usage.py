@@ -6,7 +6,7 @@ import logging
 import math
 from collections.abc import Iterator
 from types import SimpleNamespace
-from typing import Any
+from typing import Any, cast
 
 import pytest
 from anthropic.types import Message, RawMessageDeltaEvent, RawMessageStartEvent
@@ -171,6 +171,73 @@ def test_litellm_and_openrouter_cost() -> None:
     }
     usage = extract_usage(openrouter)
     assert usage is not None and usage.provider_cost == 0.0042 and usage.input_tokens == 10
+
+
+def _as_namespace(value: Any) -> Any:
+    """The same data as nested attribute objects (read with getattr, not as a dict or a pydantic model)."""
+    if isinstance(value, dict):
+        return SimpleNamespace(**{k: _as_namespace(v) for k, v in cast("dict[str, Any]", value).items()})
+    if isinstance(value, list):
+        return [_as_namespace(v) for v in cast("list[Any]", value)]
+    return value
+
+
+class CompletionWithProperty(ChatCompletion):
+    """A pydantic response class with a property under a name we read: its fields cannot be read from the
+    instance dict alone, so it takes the general path."""
+
+    @property
+    def status(self) -> str:
+        return "completed"
+
+
+@pytest.mark.parametrize(
+    "response",
+    [
+        openai_completion(),
+        openai_completion(cost=0.5, cache_creation_input_tokens=7),
+        anthropic_message(),
+        Response.model_construct(
+            id="r",
+            object="response",
+            model="o4-mini",
+            status="incomplete",
+            incomplete_details={"reason": "max_output_tokens"},
+            usage={"input_tokens": 9, "input_tokens_details": {"cached_tokens": 5}, "output_tokens": 4},
+        ),
+    ],
+    ids=["openai", "openai-cost", "anthropic", "responses"],
+)
+def test_every_access_path_reads_the_same_usage(response: Any) -> None:
+    """Dicts, plain pydantic models, pydantic models with properties and attribute objects are read by
+    different paths (decided per class); the same data gives the same usage through each."""
+    as_dict: dict[str, Any] = response.model_dump(mode="json", exclude_unset=True)
+    with_property = CompletionWithProperty.model_construct(**dict(response))
+    shapes = [response, as_dict, _as_namespace(as_dict), with_property]
+    read = [repr(extract_usage(shape)) for shape in shapes]
+    assert read[0] != "None" and read.count(read[0]) == len(read), read
+
+
+def test_every_field_name_read_is_declared() -> None:
+    """A plain pydantic class is read through its instance dict only if none of its class attributes bears a
+    name in ``_READ``: a field read that ``_READ`` omits could miss a property of that name."""
+    import ast
+    import inspect
+
+    from otel_agentperf.cost import response_fields, usage
+
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(inspect.getsource(usage))):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Name)
+            and (node.func.id.endswith("get") or node.func.id == "field")
+        ):
+            names.update(a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_choice_reasons":
+            names.update(a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str))
+    assert len(names) > 30
+    assert names <= response_fields.READ, sorted(names - response_fields.READ)
 
 
 def test_openai_stream_with_usage(cap: Capture) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._errors import warn_once
+from .response_fields import Reader, absent, field, reader
 
 _MAX_FINISH_REASONS = 8
 _MAX_TEXT = 128
@@ -104,53 +105,6 @@ def _max(a: int | None, b: int | None) -> int | None:
     return b if a is None or b > a else a
 
 
-# How fields are read from each response class, decided on its first instance: a dict's ``get``; a pydantic
-# model's instance dict and extras (what ``getattr`` would find, without the AttributeError that pydantic
-# raises and catches for every absent field: ~1 µs each, and a response has a dozen we look for); else getattr.
-_MAPPING, _PYDANTIC, _ATTRIBUTES = 0, 1, 2
-_ACCESS: dict[type[Any], int] = {dict: _MAPPING}
-_MAX_CLASSES = 256
-_ON_CLASS: dict[tuple[type[Any], str], bool] = {}
-
-
-def _access(cls: type[Any]) -> int:
-    if issubclass(cls, Mapping):
-        how = _MAPPING
-    elif hasattr(cls, "__pydantic_fields__") and hasattr(cls, "__pydantic_extra__"):
-        how = _PYDANTIC
-    else:
-        how = _ATTRIBUTES
-    if len(_ACCESS) < _MAX_CLASSES:  # bounded; a class past the limit is classified again on each call
-        _ACCESS[cls] = how
-    return how
-
-
-def _get(obj: Any, name: str) -> Any:
-    if obj is None:
-        return None
-    cls: type[Any] = type(obj)  # pyright: ignore[reportUnknownVariableType]
-    how = _ACCESS.get(cls)
-    if how is None:
-        how = _access(cls)
-    if how == _MAPPING:
-        return obj.get(name)
-    if how == _PYDANTIC:
-        fields: dict[str, Any] = obj.__dict__
-        if name in fields:
-            return fields[name]
-        extra: dict[str, Any] | None = obj.__pydantic_extra__  # None unless the model allows extra fields
-        if extra and name in extra:
-            return extra[name]
-        key = (cls, name)
-        on_class = _ON_CLASS.get(key)
-        if on_class is None:
-            on_class = hasattr(cls, name)  # a property or method: read it the usual way
-            if len(_ON_CLASS) < _MAX_CLASSES * 8:
-                _ON_CLASS[key] = on_class
-        return getattr(obj, name, None) if on_class else None
-    return getattr(obj, name, None)
-
-
 MAX_TOKENS = 10**12
 """More tokens than any one call can use: a larger count is a bug upstream, and it would make the float
 sums of the metrics lose precision (or overflow), so it is dropped with a warning."""
@@ -197,150 +151,169 @@ def _cost(value: Any) -> float | None:
 
 def response_model(chunk: Any) -> str | None:
     """The model a stream chunk names (OpenAI chat chunks name it on every chunk, usage only on the last)."""
-    if chunk is None or isinstance(chunk, (str, bytes, int, float, bool, list, tuple)):
+    if chunk is None or isinstance(chunk, _NOT_RESPONSES):
         return None
-    if _get(chunk, "type") == "chunk":  # OpenAI's stream helper event wraps the raw chunk
-        chunk = _get(chunk, "chunk")
-    return _short_str(_get(chunk, "model"))
+    get = reader(chunk)
+    if get("type") == "chunk":  # OpenAI's stream helper event wraps the raw chunk
+        get = reader(get("chunk"))
+    return _short_str(get("model"))
+
+
+_NOT_RESPONSES = (str, bytes, int, float, bool, list, tuple)
+
+
+def _count(value: Any, field: str) -> int | None:
+    """``token_count`` with the common case (an int in range, or nothing) decided without a call."""
+    if type(value) is int and 0 <= value <= MAX_TOKENS:
+        return value
+    return None if value is None else token_count(value, field)
 
 
 def extract_usage(obj: Any) -> Usage | None:
     """Usage reported by a response, stream chunk or stream event; ``None`` if unrecognised."""
-    if obj is None or isinstance(obj, (str, bytes, int, float, bool, list, tuple)):
+    if obj is None or isinstance(obj, _NOT_RESPONSES):
         return None
-    kind = _get(obj, "type")
-    if kind == "message_start":  # Anthropic stream: usage of the prompt side
-        return extract_usage(_get(obj, "message"))
-    if kind == "message_delta":  # Anthropic stream: cumulative output tokens and the stop reason
-        usage = _anthropic_usage(_get(obj, "usage"), require_input=False)
-        if usage is not None:
-            reason = _short_str(_get(_get(obj, "delta"), "stop_reason"))
-            usage.finish_reasons = (reason,) if reason else ()
-        return usage
-    if kind == "message_stop":  # Anthropic's stream helper adds the accumulated message to this event
-        message = _get(obj, "message")
-        return None if message is None else extract_usage(message)
-    if kind == "response.completed" or kind == "response.incomplete":  # OpenAI Responses stream
-        return extract_usage(_get(obj, "response"))
-    if kind == "chunk":  # OpenAI's chat completions stream helper: the raw chunk is inside the event
-        chunk = _get(obj, "chunk")
-        return None if chunk is None else extract_usage(chunk)
+    get = reader(obj)
+    kind = get("type")
+    if kind is not None:
+        if kind == "message_start":  # Anthropic stream: usage of the prompt side
+            return extract_usage(get("message"))
+        if kind == "message_delta":  # Anthropic stream: cumulative output tokens and the stop reason
+            usage = _anthropic_usage(reader(get("usage")), require_input=False)
+            if usage is not None:
+                reason = _short_str(field(get("delta"), "stop_reason"))
+                usage.finish_reasons = (reason,) if reason else ()
+            return usage
+        if kind == "message_stop":  # Anthropic's stream helper adds the accumulated message to this event
+            message = get("message")
+            return None if message is None else extract_usage(message)
+        if kind == "response.completed" or kind == "response.incomplete":  # OpenAI Responses stream
+            return extract_usage(get("response"))
+        if kind == "chunk":  # OpenAI's chat completions stream helper: the raw chunk is inside the event
+            chunk = get("chunk")
+            return None if chunk is None else extract_usage(chunk)
 
-    raw = _get(obj, "usage")
+    raw = get("usage")
     if raw is not None:
-        if _get(raw, "prompt_tokens") is not None or _get(raw, "completion_tokens") is not None:
-            usage = _openai_chat_usage(raw)
-            usage.finish_reasons = _choice_reasons(_get(obj, "choices"), "finish_reason")
-            hidden = _get(obj, "_hidden_params")  # LiteLLM keeps its computed cost here
+        raw_get = reader(raw)
+        prompt, completion = raw_get("prompt_tokens"), raw_get("completion_tokens")
+        if prompt is not None or completion is not None:
+            usage = _openai_chat_usage(raw_get, prompt, completion)
+            usage.finish_reasons = _choice_reasons(get("choices"), "finish_reason")
+            hidden = get("_hidden_params")  # LiteLLM keeps its computed cost here
             if usage.provider_cost is None and isinstance(hidden, Mapping):
                 usage.provider_cost = _cost(hidden.get("response_cost"))  # pyright: ignore[reportUnknownMemberType]
-        elif _get(obj, "object") == "response" or _get(raw, "input_tokens_details") is not None:
-            usage = _responses_usage(raw)
-            usage.finish_reasons = _responses_reasons(obj)
+        elif get("object") == "response" or raw_get("input_tokens_details") is not None:
+            usage = _responses_usage(raw_get)
+            usage.finish_reasons = _responses_reasons(get)
         else:
-            anthropic = _anthropic_usage(raw, require_input=True)
+            anthropic = _anthropic_usage(raw_get, require_input=True)
             if anthropic is None:
                 return None
             usage = anthropic
-            reason = _short_str(_get(obj, "stop_reason"))
+            reason = _short_str(get("stop_reason"))
             usage.finish_reasons = (reason,) if reason else ()
-        usage.response_model = _short_str(_get(obj, "model"))
-        usage.response_id = _short_str(_get(obj, "id"))
+        usage.response_model = _short_str(get("model"))
+        usage.response_id = _short_str(get("id"))
         return usage
 
-    meta = _get(obj, "usage_metadata")
+    meta = get("usage_metadata")
     if meta is not None:
-        if _get(meta, "prompt_token_count") is not None or _get(meta, "candidates_token_count") is not None:
-            return _google_usage(obj, meta)
-        if _get(meta, "input_tokens") is not None:
-            return _langchain_usage(obj, meta)
+        meta_get = reader(meta)
+        if meta_get("prompt_token_count") is not None or meta_get("candidates_token_count") is not None:
+            return _google_usage(get, meta_get)
+        if meta_get("input_tokens") is not None:
+            return _langchain_usage(get, meta_get)
         return None
 
     # OpenAI stream chunk without usage (the last one carries it): still gives model and finish reason.
-    choices = _get(obj, "choices")
-    if choices and _get(obj, "object") == "chat.completion.chunk":
+    choices = get("choices")
+    if choices and get("object") == "chat.completion.chunk":
         reasons = _choice_reasons(choices, "finish_reason")
-        return Usage(response_model=_short_str(_get(obj, "model")), finish_reasons=reasons)
+        return Usage(response_model=_short_str(get("model")), finish_reasons=reasons)
     return None
 
 
-def _openai_chat_usage(raw: Any) -> Usage:
-    cached = token_count(_get(_get(raw, "prompt_tokens_details"), "cached_tokens"), "cached_tokens")
-    write = token_count(_get(raw, "cache_creation_input_tokens"), "cache_creation_input_tokens")
+def _openai_chat_usage(get: Reader, prompt: Any, completion: Any) -> Usage:
+    details = get("prompt_tokens_details")
+    details_get = reader(details) if details is not None else absent
+    write = _count(get("cache_creation_input_tokens"), "cache_creation_input_tokens")
     if write is None:
-        write = token_count(_get(_get(raw, "prompt_tokens_details"), "cache_write_tokens"), "cache_write_tokens")
+        write = _count(details_get("cache_write_tokens"), "cache_write_tokens")
+    cost = get("cost")  # OpenRouter reports the billed cost here
+    reasoning = get("completion_tokens_details")
     return Usage(
-        input_tokens=token_count(_get(raw, "prompt_tokens"), "prompt_tokens"),
-        output_tokens=token_count(_get(raw, "completion_tokens"), "completion_tokens"),
-        cache_read_tokens=cached,
+        input_tokens=_count(prompt, "prompt_tokens"),
+        output_tokens=_count(completion, "completion_tokens"),
+        cache_read_tokens=_count(details_get("cached_tokens"), "cached_tokens"),
         cache_write_tokens=write,
-        reasoning_tokens=token_count(
-            _get(_get(raw, "completion_tokens_details"), "reasoning_tokens"), "reasoning_tokens"
-        ),
-        provider_cost=_cost(_get(raw, "cost")),  # OpenRouter reports the billed cost here
+        reasoning_tokens=None
+        if reasoning is None
+        else _count(field(reasoning, "reasoning_tokens"), "reasoning_tokens"),
+        provider_cost=None if cost is None else _cost(cost),
     )
 
 
-def _responses_usage(raw: Any) -> Usage:
-    details = _get(raw, "input_tokens_details")
+def _responses_usage(get: Reader) -> Usage:
+    details_get = reader(get("input_tokens_details"))
     return Usage(
-        input_tokens=token_count(_get(raw, "input_tokens"), "input_tokens"),
-        output_tokens=token_count(_get(raw, "output_tokens"), "output_tokens"),
-        cache_read_tokens=token_count(_get(details, "cached_tokens"), "cached_tokens"),
-        cache_write_tokens=token_count(_get(details, "cache_write_tokens"), "cache_write_tokens"),
-        reasoning_tokens=token_count(_get(_get(raw, "output_tokens_details"), "reasoning_tokens"), "reasoning_tokens"),
-        provider_cost=_cost(_get(raw, "cost")),
+        input_tokens=_count(get("input_tokens"), "input_tokens"),
+        output_tokens=_count(get("output_tokens"), "output_tokens"),
+        cache_read_tokens=_count(details_get("cached_tokens"), "cached_tokens"),
+        cache_write_tokens=_count(details_get("cache_write_tokens"), "cache_write_tokens"),
+        reasoning_tokens=_count(field(get("output_tokens_details"), "reasoning_tokens"), "reasoning_tokens"),
+        provider_cost=_cost(get("cost")),
     )
 
 
-def _anthropic_usage(raw: Any, *, require_input: bool) -> Usage | None:
+def _anthropic_usage(get: Reader, *, require_input: bool) -> Usage | None:
     """Anthropic's ``input_tokens`` excludes cache reads and writes; semconv's includes them."""
-    base = token_count(_get(raw, "input_tokens"), "input_tokens")
-    output = token_count(_get(raw, "output_tokens"), "output_tokens")
+    base = _count(get("input_tokens"), "input_tokens")
+    output = _count(get("output_tokens"), "output_tokens")
     if base is None and (require_input or output is None):
         return None
-    read = token_count(_get(raw, "cache_read_input_tokens"), "cache_read_input_tokens")
-    write = token_count(_get(raw, "cache_creation_input_tokens"), "cache_creation_input_tokens")
+    read = _count(get("cache_read_input_tokens"), "cache_read_input_tokens")
+    write = _count(get("cache_creation_input_tokens"), "cache_creation_input_tokens")
     total_input = None if base is None else base + (read or 0) + (write or 0)
     return Usage(
         input_tokens=total_input,
         output_tokens=output,
         cache_read_tokens=read,
         cache_write_tokens=write,
-        reasoning_tokens=token_count(_get(_get(raw, "output_tokens_details"), "reasoning_tokens"), "reasoning_tokens"),
+        reasoning_tokens=_count(field(get("output_tokens_details"), "reasoning_tokens"), "reasoning_tokens"),
     )
 
 
-def _google_usage(obj: Any, meta: Any) -> Usage:
+def _google_usage(get: Reader, meta_get: Reader) -> Usage:
     """Gemini counts thinking tokens apart from candidates; both are billed output."""
-    candidates = token_count(_get(meta, "candidates_token_count"), "candidates_token_count")
-    thoughts = token_count(_get(meta, "thoughts_token_count"), "thoughts_token_count")
+    candidates = _count(meta_get("candidates_token_count"), "candidates_token_count")
+    thoughts = _count(meta_get("thoughts_token_count"), "thoughts_token_count")
     output = None if candidates is None and thoughts is None else (candidates or 0) + (thoughts or 0)
     return Usage(
-        input_tokens=token_count(_get(meta, "prompt_token_count"), "prompt_token_count"),
+        input_tokens=_count(meta_get("prompt_token_count"), "prompt_token_count"),
         output_tokens=output,
-        cache_read_tokens=token_count(_get(meta, "cached_content_token_count"), "cached_content_token_count"),
+        cache_read_tokens=_count(meta_get("cached_content_token_count"), "cached_content_token_count"),
         reasoning_tokens=thoughts,
-        response_model=_short_str(_get(obj, "model_version")),
-        response_id=_short_str(_get(obj, "response_id")),
-        finish_reasons=_choice_reasons(_get(obj, "candidates"), "finish_reason"),
+        response_model=_short_str(get("model_version")),
+        response_id=_short_str(get("response_id")),
+        finish_reasons=_choice_reasons(get("candidates"), "finish_reason"),
     )
 
 
-def _langchain_usage(obj: Any, meta: Any) -> Usage:
-    details_in = _get(meta, "input_token_details")
-    meta_resp = _get(obj, "response_metadata")
-    model = _get(meta_resp, "model_name") or _get(meta_resp, "model")
-    reason = _get(meta_resp, "finish_reason") or _get(meta_resp, "stop_reason")
+def _langchain_usage(get: Reader, meta_get: Reader) -> Usage:
+    details_get = reader(meta_get("input_token_details"))
+    response_get = reader(get("response_metadata"))
+    model = response_get("model_name") or response_get("model")
+    reason = response_get("finish_reason") or response_get("stop_reason")
     short_reason = _short_str(reason)
     return Usage(
-        input_tokens=token_count(_get(meta, "input_tokens"), "input_tokens"),
-        output_tokens=token_count(_get(meta, "output_tokens"), "output_tokens"),
-        cache_read_tokens=token_count(_get(details_in, "cache_read"), "cache_read"),
-        cache_write_tokens=token_count(_get(details_in, "cache_creation"), "cache_creation"),
-        reasoning_tokens=token_count(_get(_get(meta, "output_token_details"), "reasoning"), "reasoning"),
+        input_tokens=_count(meta_get("input_tokens"), "input_tokens"),
+        output_tokens=_count(meta_get("output_tokens"), "output_tokens"),
+        cache_read_tokens=_count(details_get("cache_read"), "cache_read"),
+        cache_write_tokens=_count(details_get("cache_creation"), "cache_creation"),
+        reasoning_tokens=_count(field(meta_get("output_token_details"), "reasoning"), "reasoning"),
         response_model=_short_str(model),
-        response_id=_short_str(_get(obj, "id")),
+        response_id=_short_str(get("id")),
         finish_reasons=(short_reason,) if short_reason else (),
     )
 
@@ -350,16 +323,16 @@ def _choice_reasons(choices: Any, key: str) -> tuple[str, ...]:
         return ()
     reasons: list[str] = []
     for choice in choices[:_MAX_FINISH_REASONS]:  # pyright: ignore[reportUnknownVariableType]
-        reason = _short_str(_get(choice, key))
+        reason = _short_str(field(choice, key))
         if reason:
             reasons.append(reason)
     return tuple(reasons)
 
 
-def _responses_reasons(obj: Any) -> tuple[str, ...]:
-    status = _get(obj, "status")
+def _responses_reasons(get: Reader) -> tuple[str, ...]:
+    status = get("status")
     if status == "incomplete":
-        reason = _short_str(_get(_get(obj, "incomplete_details"), "reason"))
+        reason = _short_str(field(get("incomplete_details"), "reason"))
         return (reason or "incomplete",)
     if status == "completed":
         return ("stop",)

@@ -38,7 +38,7 @@ def usage_attributes(usage: Usage, *, with_meta: bool) -> dict[str, Any]:
         if usage.response_id:
             attrs[sc.GEN_AI_RESPONSE_ID] = usage.response_id
         if usage.finish_reasons:
-            attrs[sc.GEN_AI_RESPONSE_FINISH_REASONS] = list(usage.finish_reasons)
+            attrs[sc.GEN_AI_RESPONSE_FINISH_REASONS] = usage.finish_reasons  # a tuple, as the SDK stores it
     return attrs
 
 

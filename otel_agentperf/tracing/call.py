@@ -34,6 +34,7 @@ from . import runtime_context
 from .accounting import Priced, cost_attributes, price, record_tokens, rollup_attributes, spend, usage_attributes
 from .content import capture_input, capture_output, exception_messages_on, record_exception
 from .exceptions import error_type
+from .span_attributes import set_valid_attributes
 from .spec import MAX_NAME, SeriesTuple, Spec
 from .state import STATE
 
@@ -322,7 +323,7 @@ class Call:
                         provider = infer_provider(usage.response_model)  # model known only from the response
                         if provider is not None:
                             attrs[sc.GEN_AI_PROVIDER_NAME] = provider
-                    span.set_attributes(attrs)
+                    set_valid_attributes(span, attrs)
             if self.totals is not None or self.chunks or usage is not None or self.cost:
                 self._end_rollup(span, usage)
             if self.resources0 is not None:
@@ -343,7 +344,7 @@ class Call:
         recording = span.is_recording()
         if self.spec.kind in (KIND_AGENT, KIND_WORKFLOW) and recording:
             if totals is not None:
-                span.set_attributes(rollup_attributes(totals))
+                set_valid_attributes(span, rollup_attributes(totals))
             if self.cost:
                 span.set_attribute(sc.AGENTPERF_COST_TOTAL, self.cost)
         if self.chunks and recording:

@@ -24,7 +24,7 @@ from opentelemetry.trace import Span, Status, StatusCode
 
 from .. import semconv as sc
 from .._errors import log_internal_error
-from ..cost.usage import _get  # pyright: ignore[reportPrivateUsage]
+from ..cost.response_fields import field
 from ..telemetry.instruments import KIND_LLM, KIND_TOOL
 
 _MESSAGE_KWARGS = ("messages", "input", "prompt", "contents")
@@ -93,11 +93,11 @@ def _parts(content: Any) -> list[dict[str, Any]]:
     if isinstance(content, Sequence) and not isinstance(content, (bytes, bytearray)):
         parts: list[dict[str, Any]] = []
         for block in content:  # pyright: ignore[reportUnknownVariableType]
-            text = _get(block, "text")
+            text = field(block, "text")
             if isinstance(text, str):
                 parts.append({"type": "text", "content": text})
             else:
-                parts.append({"type": _str(_get(block, "type") or "unknown")})
+                parts.append({"type": _str(field(block, "type") or "unknown")})
         return parts
     return [] if content is None else [{"type": "text", "content": _str(content)}]
 
@@ -117,8 +117,8 @@ def input_messages(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
         out: list[dict[str, Any]] = []
         for msg in raw:  # pyright: ignore[reportUnknownVariableType]
             try:
-                role = _get(msg, "role") or getattr(msg, "type", None) or "user"  # pyright: ignore[reportUnknownArgumentType]
-                out.append({"role": _str(role), "parts": _parts(_get(msg, "content"))})
+                role = field(msg, "role") or getattr(msg, "type", None) or "user"  # pyright: ignore[reportUnknownArgumentType]
+                out.append({"role": _str(role), "parts": _parts(field(msg, "content"))})
             except Exception:  # noqa: BLE001 - a message that cannot be read is skipped, not the call
                 out.append({"role": "user", "parts": [{"type": f"unreadable {type(msg).__name__}"}]})  # pyright: ignore[reportUnknownArgumentType]
         return out
@@ -128,20 +128,20 @@ def input_messages(args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Any:
 def output_messages(result: Any, finish_reasons: Sequence[str]) -> Any:
     """The response messages of an LLM call in the GenAI schema (best effort)."""
     reason = finish_reasons[0] if finish_reasons else None
-    choices = _get(result, "choices")
+    choices = field(result, "choices")
     if isinstance(choices, (list, tuple)):
         return [
             {
                 "role": "assistant",
-                "parts": _parts(_get(_get(c, "message"), "content")),
-                "finish_reason": _get(c, "finish_reason"),
+                "parts": _parts(field(field(c, "message"), "content")),
+                "finish_reason": field(c, "finish_reason"),
             }
             for c in choices  # pyright: ignore[reportUnknownVariableType]
         ]
-    content = _get(result, "content")
+    content = field(result, "content")
     if content is not None:  # Anthropic message, LangChain AIMessage
         return [{"role": "assistant", "parts": _parts(content), "finish_reason": reason}]
-    text = _get(result, "output_text") or _get(result, "text")  # OpenAI Responses, Google GenAI
+    text = field(result, "output_text") or field(result, "text")  # OpenAI Responses, Google GenAI
     if isinstance(text, str):
         return [{"role": "assistant", "parts": _parts(text), "finish_reason": reason}]
     return None if result is None else [{"role": "assistant", "parts": _parts(_str(result))}]
