@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.trace import SpanLimits, TracerProvider
+from opentelemetry.sdk.trace import SpanLimits, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 
 import otel_agentperf as ap
 from otel_agentperf.testing import Capture
@@ -36,6 +37,10 @@ def sdk_only(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def _never(span: Any) -> bool:
+    return False
+
+
+def _never_judge(processors: Any, sampler: Any) -> bool:
     return False
 
 
@@ -72,10 +77,14 @@ def test_the_shortcut_is_taken_on_the_sdk_span() -> None:
 def test_exported_spans_are_the_same_either_way(monkeypatch: pytest.MonkeyPatch) -> None:
     direct = _llm_spans()
     assert True in span_attributes._direct.values()  # pyright: ignore[reportPrivateUsage]
+    assert span_attributes._verdict[2] is True  # Capture's pipeline: start attributes set after the start
+    monkeypatch.setattr(span_attributes, "_judge", _never_judge)
+    monkeypatch.setattr(span_attributes, "_verdict", (None, None, False))
+    started_with_them = _llm_spans()
     monkeypatch.setattr(span_attributes, "_classify", _never)
     monkeypatch.setattr(span_attributes, "_direct", {})
     through_sdk = _llm_spans()
-    assert direct == through_sdk
+    assert direct == started_with_them == through_sdk
     chat_attrs = direct[0][1]
     assert chat_attrs["gen_ai.usage.input_tokens"] == 1200
     assert chat_attrs["gen_ai.response.finish_reasons"] == ("stop", "length")
@@ -133,3 +142,76 @@ def test_same_result_without_the_shortcut(sdk_only: None) -> None:
     set_valid_attributes(ours, ATTRS)
     theirs.set_attributes(ATTRS)
     assert dict(ours.attributes) == dict(theirs.attributes)
+
+
+class SeesStart(SpanProcessor):
+    """A processor that reads attributes when spans start (some exporters' processors do)."""
+
+    def __init__(self) -> None:
+        self.seen: list[dict[str, Any]] = []
+
+    def on_start(self, span: Any, parent_context: Any = None) -> None:
+        self.seen.append(dict(span.attributes or {}))
+
+
+class ByOperation(Sampler):
+    """Samples by an attribute the span starts with."""
+
+    def __init__(self) -> None:
+        self.seen: list[dict[str, Any]] = []
+
+    def should_sample(
+        self, parent_context: Any, trace_id: int, name: str, kind: Any = None, attributes: Any = None, links: Any = None
+    ) -> SamplingResult:
+        self.seen.append(dict(attributes or {}))
+        decision = Decision.RECORD_AND_SAMPLE if (attributes or {}).get("gen_ai.operation.name") else Decision.DROP
+        return SamplingResult(decision, attributes)
+
+    def get_description(self) -> str:
+        return "by-operation"
+
+
+def test_a_processor_reading_attributes_at_start_sees_them() -> None:
+    seer = SeesStart()
+    with Capture(span_processors=[seer]):
+        ap.trace_agent("planner")(lambda: None)()
+    assert seer.seen == [{"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "planner"}]
+    assert span_attributes._verdict[2] is False  # pyright: ignore[reportPrivateUsage]
+
+
+def test_a_sampler_reading_attributes_sees_them() -> None:
+    sampler = ByOperation()
+    with Capture(sampler=sampler) as cap:
+        ap.trace_tool("search")(lambda: None)()
+    assert sampler.seen[0]["gen_ai.tool.name"] == "search"
+    assert cap.span_names() == ["execute_tool search"]
+
+
+def test_a_processor_added_later_is_noticed() -> None:
+    seer = SeesStart()
+    with Capture() as cap:
+        agent = ap.trace_agent("planner")(lambda: None)
+        agent()
+        assert span_attributes._verdict[2] is True  # pyright: ignore[reportPrivateUsage]
+        cap.tracer_provider.add_span_processor(seer)
+        agent()
+    assert seer.seen == [{"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "planner"}]
+
+
+def test_configure_pipeline_takes_both_shortcuts() -> None:
+    """What ``configure()`` builds (counting batch processor, our processor, parent-based ratio sampler) is
+    eligible: the benchmark measures the shortcuts, not the fallback."""
+    from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+
+    class Nowhere(SpanExporter):
+        def export(self, spans: Any) -> SpanExportResult:
+            return SpanExportResult.SUCCESS
+
+    setup = ap.configure(traces_exporter=Nowhere(), metrics_exporter="none", sample_ratio=0.5, set_global=False)
+    try:
+        for _ in range(8):  # some sampled
+            ap.trace_agent("planner")(lambda: None)()
+        assert span_attributes._verdict[2] is True  # pyright: ignore[reportPrivateUsage]
+        assert True in span_attributes._direct.values()  # pyright: ignore[reportPrivateUsage]
+    finally:
+        setup.shutdown()

@@ -35,6 +35,7 @@ from .accounting import Priced, cost_attributes, price, record_tokens, rollup_at
 from .content import capture_input, capture_output, exception_messages_on, record_exception
 from .exceptions import error_type
 from .span_attributes import set_valid_attributes
+from .span_attributes import start_span as _start_span
 from .spec import MAX_NAME, SeriesTuple, Spec
 from .state import STATE
 
@@ -125,8 +126,12 @@ class Call:
         self.conversation: str | None = conversation
         if conversation:
             attrs = {**attrs, sc.GEN_AI_CONVERSATION_ID: conversation}
-        span = STATE.tracer.start_span(
-            spec.span_name or (f"{spec.operation} {model}" if model else spec.operation), ctx, spec.span_kind, attrs
+        span = _start_span(
+            STATE.tracer,
+            spec.span_name or (f"{spec.operation} {model}" if model else spec.operation),
+            ctx,
+            spec.span_kind,
+            attrs,
         )
         self.span = span
         if STATE.capture_content and span.is_recording():
