@@ -62,7 +62,7 @@ def test_configure_imports_no_grpc_the_build_thread_does_and_spans_arrive() -> N
         lines = out.stdout.splitlines()
         # "grpc" may already be in sys.modules, imported by the build thread started as configure() returns:
         # which thread imported it is what counts.
-        assert lines[-1] == "['agentperf-otlp-build']", out.stdout
+        assert lines[-1] == "['agentperf-warmup']", out.stdout
         assert [span.name for _, span in receiver.received.spans()] == ["execute_tool t"]
         assert receiver.received.metric_names()
     finally:
@@ -79,7 +79,7 @@ def test_first_export_builds_when_no_thread_did() -> None:
             import sys
             import otel_agentperf as ap
             from otel_agentperf.setup import configure as configure_module
-            configure_module.build_in_background = lambda exporters: None
+            configure_module.build_in_background = lambda exporters, then: None
             ap.configure(service_name="deferred", otlp_endpoint=sys.argv[1], otlp_protocol="grpc")
             with ap.trace_tool("t"):
                 pass
@@ -102,7 +102,7 @@ def test_shutdown_of_an_exporter_never_built_imports_nothing() -> None:
         import sys, time
         import otel_agentperf as ap
         from otel_agentperf.setup import configure as configure_module
-        configure_module.build_in_background = lambda exporters: None
+        configure_module.build_in_background = lambda exporters, then: None
         ap.configure(service_name="idle", traces_exporter="otlp", metrics_exporter="none")
         t0 = time.monotonic()
         ok = ap.shutdown()
@@ -325,8 +325,7 @@ def test_stand_in_closed_while_building_stops_what_it_built() -> None:
         return made[-1]
 
     stand_in = DeferredSpanExporter(slow_build)
-    thread = deferred_otlp.build_in_background([stand_in])
-    assert thread is not None
+    thread = deferred_otlp.build_in_background([stand_in], then=lambda: None)
     stand_in.shutdown()  # returns at once: the build under way is not waited for
     release.set()
     thread.join(5)

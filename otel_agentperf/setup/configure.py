@@ -50,7 +50,7 @@ from .exporters import (
     span_exporters,
 )
 from .gauges import register_gauges_if_collected
-from .processes import finish_before_fork, install_fork_hook
+from .processes import install_fork_hook
 from .queues import CountingBatchSpanProcessor, CountingMetricExporter
 from .threads import patch_thread_pools
 from .unreachable import otlp_target, quiet_export_errors, reachable
@@ -325,11 +325,9 @@ def configure(
         advisor.prices = price_book.lookup
         advisor.budget = STATE.budget
         STATE.advisor = advisor
-        # Load the bundled price data off the call path (no network: the data ships in the package).
-        warming = threading.Thread(target=warm_up, name="agentperf-prices-warmup", daemon=True)
-        warming.start()
-        finish_before_fork(warming)
-        build_in_background(built)
+        # Off the call path: build the OTLP exporters left to a thread, then load the bundled price data (no
+        # network: the data ships in the package).
+        build_in_background(built, then=warm_up)
         STATE.configured = True
         if propagate_context_to_threads:
             patch_thread_pools()

@@ -8,13 +8,14 @@ from the same environment variables as the SDK's ``OTLPMetricExporterMixin`` doe
 - Errors stay where they were: an exporter is deferred only when building it can neither raise nor log (no
   certificate, credential-provider or retry-code settings; valid timeouts, compression, headers and metric
   preferences; a parseable endpoint; grpc installed). Otherwise ``configure()`` builds it, as before.
-- Fork: the build thread imports modules, so ``finish_before_fork`` joins it before any ``fork()`` (bounded),
-  as it does the price warm-up thread; a child never inherits a half-done import.
-- An export (or the flush at shutdown) that comes before the build is done waits for it. A stand-in shut down
-  before it was built never builds: stopping an exporter that never ran imports nothing.
+- Fork: the build runs on the price warm-up thread, before the warm-up; ``finish_before_fork`` joins that
+  thread before any ``fork()`` (bounded), so a child never inherits a half-done import.
+- An export (or the flush at shutdown) that comes before the build is done waits for it, or builds on its
+  own thread if no build is under way. A stand-in shut down before it was built never builds: stopping an
+  exporter that never ran imports nothing.
 - The exporter reads its ``OTEL_EXPORTER_OTLP_*`` variables when built, a moment after ``configure()``.
-- The import still costs the process its CPU time: the build thread shares the GIL with the application's
-  thread during its first ~100 ms after ``configure()`` returns.
+- The import still costs the process its CPU time: the thread shares the GIL with the application's thread
+  for the ~100 ms after ``configure()`` returns (then the price warm-up does, as before).
 """
 
 from __future__ import annotations
@@ -234,24 +235,28 @@ class DeferredMetricExporter(MetricExporter):
             real.shutdown(timeout_millis=timeout_millis, **kwargs)  # pyright: ignore[reportUnknownMemberType]
 
 
-def build_in_background(exporters: Sequence[object]) -> threading.Thread | None:
-    """Build the deferred ones among ``exporters``, one after the other in one thread (they import the same
-    packages), joined before any fork."""
-    pending = [e.pending for e in exporters if isinstance(e, (DeferredSpanExporter, DeferredMetricExporter))]
-    if not pending:
-        return None
-    # On this thread: the exporters import the SDK's logs package, whose import runs resource detection on a
-    # thread pool, and a pool takes no work once the interpreter exits: a build still under way then would fail.
-    import opentelemetry.sdk._logs  # noqa: F401  # pyright: ignore[reportUnusedImport]
+def build_in_background(exporters: Sequence[object], then: Callable[[], None]) -> threading.Thread:
+    """Start the one thread that builds the deferred ones among ``exporters``, one after the other (they import
+    the same packages), and then runs ``then`` (the price warm-up); joined before any fork.
 
-    def build_all() -> None:
+    One thread, in this order: concurrent, the two imports would share the GIL and both finish late; in turn,
+    the exporters are ready when they were when ``configure()`` built them, and the prices no later than then.
+    """
+    pending = [e.pending for e in exporters if isinstance(e, (DeferredSpanExporter, DeferredMetricExporter))]
+    if pending:
+        # On this thread: the exporters import the SDK's logs package, whose import runs resource detection on a
+        # thread pool, and a pool takes no work once the interpreter exits: a build under way then would fail.
+        import opentelemetry.sdk._logs  # noqa: F401  # pyright: ignore[reportUnusedImport]
+
+    def run() -> None:
         for one in pending:
             try:
                 one.ensure()
             except Exception:  # noqa: BLE001 - exports retry the build and fail (counted) while it fails
                 logger.warning("otel_agentperf: building the OTLP exporter failed", exc_info=True)
+        then()
 
-    thread = threading.Thread(target=build_all, name="agentperf-otlp-build", daemon=True)
+    thread = threading.Thread(target=run, name="agentperf-warmup", daemon=True)
     thread.start()
     finish_before_fork(thread)
     return thread
