@@ -20,6 +20,7 @@ from the same environment variables as the SDK's ``OTLPMetricExporterMixin`` doe
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import threading
@@ -246,7 +247,8 @@ def build_in_background(exporters: Sequence[object], then: Callable[[], None]) -
     if pending:
         # On this thread: the exporters import the SDK's logs package, whose import runs resource detection on a
         # thread pool, and a pool takes no work once the interpreter exits: a build under way then would fail.
-        import opentelemetry.sdk._logs  # noqa: F401  # pyright: ignore[reportUnusedImport]
+        with contextlib.suppress(ImportError):  # a private package: if it goes, the exporters stop importing it too
+            import opentelemetry.sdk._logs  # noqa: F401  # pyright: ignore[reportUnusedImport]
 
     def run() -> None:
         for one in pending:
