@@ -5,7 +5,8 @@ Run: ``python benchmarks/overhead.py`` (``--quick`` for a short run, ``--rss-cal
 exporter) and MeterProvider, and time a trivial function. Printed: µs of CPU per call (best of several
 rounds) and the ratio to the bare span and to the "naive floor" (a span with 5 attributes set one by one +
 one histogram + one counter); then RSS over ``--rss-calls`` calls per API shape, and cold start
-(``import otel_agentperf``, and import + ``configure()``, in fresh processes; ``-X importtime``'s top entries).
+(``import otel_agentperf``, import + ``configure()``, and the first span exported to a local OTLP receiver, in
+fresh processes; ``-X importtime``'s top entries).
 
 Why CPU time and rounds: this machine kind is shared, and wall time per call moves by 2× with the load. The
 calling thread's CPU time (``time.thread_time``) leaves out the time it is descheduled, and each round times
@@ -284,9 +285,10 @@ def rss_per_shape(calls: int) -> list[str]:
 
 
 def cold_start() -> list[str]:
-    """Import, and import + configure(OTLP), in fresh processes (best of 5), and what the import spends on."""
+    """Import, and import + configure(OTLP), in fresh processes (best of 5), when the first span is exported,
+    and what the import spends on."""
     env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "0"}
-    lines = []
+    lines: list[str] = []
     for label, code in (
         ("import otel_agentperf", "import otel_agentperf"),
         (
@@ -296,15 +298,16 @@ def cold_start() -> list[str]:
         ),
     ):
         timed = f"import time; t = time.perf_counter(); {code}; print(round((time.perf_counter() - t) * 1000, 1))"
-        times = []
+        times: list[float] = []
         for _ in range(5):
             out = subprocess.run([sys.executable, "-c", timed], capture_output=True, text=True, env=env, check=True)
             times.append(float(out.stdout.strip().splitlines()[-1]))
         lines.append(f"{label}: best {min(times):.0f} ms, median {sorted(times)[2]:.0f} ms of 5 fresh processes")
+    lines.extend(first_export(env))
     out = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", "import otel_agentperf"], capture_output=True, text=True, env=env
     )
-    rows = []
+    rows: list[tuple[int, str]] = []
     for line in out.stderr.splitlines():
         m = re.match(r"import time:\s+(\d+) \|\s+(\d+) \|(\s*)(\S+)", line)
         if m and len(m.group(3)) <= 3:  # top-level imports of the interpreter and of our package
@@ -312,6 +315,60 @@ def cold_start() -> list[str]:
     top = ", ".join(f"{name} {us / 1000:.1f} ms" for us, name in sorted(rows, reverse=True)[:6])
     lines.append(f"-X importtime, largest top-level imports (cumulative): {top}")
     return lines
+
+
+FIRST_EXPORT = """
+import sys, time
+def spin():  # pure-Python work: what the thread configure() starts (exporter build, prices) takes from the caller
+    t = time.perf_counter()
+    n = 0
+    for i in range(1_000_000):
+        n += i
+    return (time.perf_counter() - t) * 1000
+alone = spin() if sys.argv[2] == "spin" else 0.0
+t0 = time.perf_counter()
+import otel_agentperf as ap
+setup = ap.configure(service_name="b", otlp_endpoint=sys.argv[1], otlp_protocol="grpc")
+configured = (time.perf_counter() - t0) * 1000
+if sys.argv[2] == "spin":
+    print(configured, alone, spin())
+else:
+    with ap.trace_tool("first"):
+        pass
+    assert setup.tracer_provider.force_flush(10_000)  # returns once the span is exported
+    print(configured, (time.perf_counter() - t0) * 1000)
+"""
+
+
+def first_export(env: dict[str, str]) -> list[str]:
+    """When the first span reaches a local OTLP/gRPC receiver (configure() returns before the exporters are
+    built: the warm-up thread it starts builds them, then loads the price data), and what that thread takes
+    from the caller's while they share the GIL: a pure-Python loop right after configure() against the same
+    loop before the import."""
+    from tests.support.otlp_receiver import GrpcReceiver
+
+    def run(mode: str) -> list[float]:
+        args = [sys.executable, "-c", FIRST_EXPORT, receiver.endpoint, mode]
+        out = subprocess.run(args, capture_output=True, text=True, env=env, check=True)
+        return [float(x) for x in out.stdout.split()]
+
+    receiver = GrpcReceiver()
+    try:
+        flush = [run("flush") for _ in range(5)]
+        spin = [run("spin") for _ in range(5)]
+        received = len(receiver.received.spans())
+    finally:
+        receiver.stop()
+
+    def stat(values: list[float]) -> str:
+        return f"best {min(values):.0f} ms, median {sorted(values)[2]:.0f} ms"
+
+    return [
+        f"import + configure(OTLP gRPC to a local receiver) + first span exported (force_flush): configure() returns "
+        f"{stat([r[0] for r in flush])}; span exported {stat([r[1] for r in flush])} ({received}/5 received)",
+        f"a pure-Python loop right after configure() (the warm-up thread shares the GIL): "
+        f"{stat([r[2] for r in spin])}, against {stat([r[1] for r in spin])} before the import",
+    ]
 
 
 def main() -> None:

@@ -37,18 +37,20 @@ from ..insights.suggest import load_thresholds
 from ..telemetry.aggregate import FastMetrics, install, with_instance_id
 from ..tracing.processor import AgentPerfSpanProcessor
 from ..tracing.state import STATE
+from .deferred_otlp import build_in_background
 from .exporters import (
     METRIC_EXPORTERS,
     env_int,
     exporter_names,
     is_console,
+    is_otlp,
     metric_exporter,
     otlp_protocol_from,
     prometheus_endpoint,
     span_exporters,
 )
 from .gauges import register_gauges_if_collected
-from .processes import finish_before_fork, install_fork_hook
+from .processes import install_fork_hook
 from .queues import CountingBatchSpanProcessor, CountingMetricExporter
 from .threads import patch_thread_pools
 from .unreachable import otlp_target, quiet_export_errors, reachable
@@ -235,7 +237,8 @@ def configure(
             Resource.create({**(resource_attributes or {}), **({"service.name": service_name} if service_name else {})})
         )
         protocol = otlp_protocol_from(otlp_protocol)
-        owned = otlp_used = False
+        owned = False
+        built: list[object] = []  # exporters, some built off this thread (deferred_otlp)
         adopted: list[str] = []  # providers we did not build: our resource and sampler do not apply to them
 
         if tracer_provider is not None:
@@ -250,7 +253,7 @@ def configure(
                 # Our own bounded shutdown runs at exit instead of the SDK's unbounded one.
                 sdk_tp = SdkTracerProvider(resource=resource, sampler=sampler, shutdown_on_exit=False)
                 for exporter in span_exporters(traces_exporter, otlp_endpoint, protocol):
-                    otlp_used = otlp_used or type(exporter).__module__.startswith("opentelemetry.exporter.otlp")
+                    built.append(exporter)
                     processor = SimpleSpanProcessor if is_console(exporter) else CountingBatchSpanProcessor
                     sdk_tp.add_span_processor(processor(exporter))
                 tracer_provider = sdk_tp
@@ -294,8 +297,8 @@ def configure(
                         if reader is not None:
                             readers.append(reader)
                     elif name != "none":
-                        otlp_used = otlp_used or name == "otlp"
-                        exporter = CountingMetricExporter(metric_exporter(name, otlp_endpoint, protocol))
+                        built.append(made := metric_exporter(name, otlp_endpoint, protocol))
+                        exporter = CountingMetricExporter(made)
                         readers.append(PeriodicExportingMetricReader(exporter, export_interval_millis=interval))
                 if isinstance(metrics_exporter, MetricExporter):
                     counted = CountingMetricExporter(metrics_exporter)
@@ -322,10 +325,9 @@ def configure(
         advisor.prices = price_book.lookup
         advisor.budget = STATE.budget
         STATE.advisor = advisor
-        # Load the bundled price data off the call path (no network: the data ships in the package).
-        warming = threading.Thread(target=warm_up, name="agentperf-prices-warmup", daemon=True)
-        warming.start()
-        finish_before_fork(warming)
+        # Off the call path: build the OTLP exporters left to a thread, then load the bundled price data (no
+        # network: the data ships in the package).
+        build_in_background(built, then=warm_up)
         STATE.configured = True
         if propagate_context_to_threads:
             patch_thread_pools()
@@ -335,7 +337,7 @@ def configure(
             atexit.register(_shutdown_at_exit)
         _current = Setup(tracer_provider, meter_provider, owned, prometheus_server, prometheus_url)
         _current.span_processor = ours
-        if otlp_used:
+        if any(is_otlp(exporter) for exporter in built):
             host, port = otlp_target(otlp_endpoint, protocol)
             _current.otlp = (host, port, protocol)
             quiet_export_errors(host, port, protocol)

@@ -7,12 +7,14 @@ the default, as OpenTelemetry's own SDK does. Nothing here connects: exporters c
 from __future__ import annotations
 
 import os
+from functools import partial
 from typing import Any
 
 from opentelemetry.sdk.metrics.export import MetricExporter, MetricReader
 from opentelemetry.sdk.trace.export import SpanExporter
 
 from .._errors import AgentPerfConfigError, logger
+from .deferred_otlp import DeferredMetricExporter, DeferredSpanExporter, deferrable
 
 TRACE_EXPORTERS = frozenset({"otlp", "console", "none"})
 
@@ -74,6 +76,11 @@ def is_console(exporter: SpanExporter) -> bool:
     return type(exporter).__name__ == "ConsoleSpanExporter"
 
 
+def is_otlp(exporter: object) -> bool:
+    deferred = isinstance(exporter, (DeferredSpanExporter, DeferredMetricExporter))
+    return deferred or type(exporter).__module__.startswith("opentelemetry.exporter.otlp")
+
+
 def http_url(endpoint: str | None, path: str) -> str | None:
     if endpoint is None:
         return None
@@ -91,9 +98,8 @@ def span_exporters(value: Any, endpoint: str | None, protocol: str) -> list[Span
 
             exporters.append(ConsoleSpanExporter())
         elif name == "otlp" and protocol == "grpc":
-            from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
-
-            exporters.append(GrpcSpanExporter(endpoint=endpoint, insecure=insecure(endpoint)))
+            build = partial(grpc_span_exporter, endpoint)
+            exporters.append(DeferredSpanExporter(build) if deferrable("traces", endpoint) else build())
         elif name == "otlp":
             from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpSpanExporter
 
@@ -107,12 +113,25 @@ def metric_exporter(name: str, endpoint: str | None, protocol: str) -> MetricExp
 
         return ConsoleMetricExporter()
     if protocol == "grpc":
-        from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcMetricExporter
-
-        return GrpcMetricExporter(endpoint=endpoint, insecure=insecure(endpoint))
+        build = partial(grpc_metric_exporter, endpoint)
+        return DeferredMetricExporter(build) if deferrable("metrics", endpoint) else build()
     from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter as HttpMetricExporter
 
     return HttpMetricExporter(endpoint=http_url(endpoint, "/v1/metrics"))
+
+
+def grpc_span_exporter(endpoint: str | None) -> SpanExporter:
+    """Imports grpc and protobuf: built off configure()'s thread when it can be (``deferred_otlp``)."""
+    from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcSpanExporter
+
+    return GrpcSpanExporter(endpoint=endpoint, insecure=insecure(endpoint))
+
+
+def grpc_metric_exporter(endpoint: str | None) -> MetricExporter:
+    """Imports grpc and protobuf: built off configure()'s thread when it can be (``deferred_otlp``)."""
+    from opentelemetry.exporter.otlp.proto.grpc.metric_exporter import OTLPMetricExporter as GrpcMetricExporter
+
+    return GrpcMetricExporter(endpoint=endpoint, insecure=insecure(endpoint))
 
 
 def insecure(endpoint: str | None) -> bool | None:

@@ -36,8 +36,8 @@ def install_fork_hook(current_setup: Callable[[], Any]) -> None:
 
 
 def finish_before_fork(thread: threading.Thread) -> None:
-    """Let ``thread`` finish before any ``fork()`` (bounded): the price warm-up thread imports modules, and a
-    child forked while it holds the import lock would wait for that lock for ever."""
+    """Let ``thread`` finish before any ``fork()`` (bounded): the warm-up thread imports modules (the OTLP
+    exporters', the price data), and a child forked while it holds an import lock would wait for it for ever."""
     _pending.append(thread)
     at_fork(before=_join_pending)
 
