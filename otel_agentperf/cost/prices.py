@@ -33,6 +33,8 @@ class Rate:
     tiers: tuple[Tier, ...] = ()
 
     def at(self, total_input: int) -> float:
+        if not self.tiers:  # most models: one flat rate
+            return self.per_mtok
         for tier in reversed(self.tiers):  # ascending starts: the highest tier crossed wins
             if total_input > tier.start:
                 return tier.per_mtok

@@ -125,6 +125,8 @@ class Advisor:
 
         Only lists, tuples and strings are looked into: the truth of other objects may raise (numpy arrays).
         """
+        if not args and not kwargs:  # nothing to look into
+            return None
         messages: Any = None
         for value in (kwargs.get("messages"), kwargs.get("input"), args[0] if args else None):
             if isinstance(value, (list, tuple, str)) and value:

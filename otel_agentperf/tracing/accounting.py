@@ -97,7 +97,8 @@ def price(
             unpriced(provider, model)
             return None
         usd, source = prices.cost(usage, at), sc.COST_SOURCE_LOCAL
-        window = prices.window_at(at)
+        if prices.windows:  # a price that changes within the day (most have none)
+            window = prices.window_at(at)
     if not 0 <= usd <= MAX_USD:  # NaN or infinite (absurd prices x huge counts) would stick in every cost sum
         warn_once("cost:absurd", "otel_agentperf: a call priced at %r USD is left unpriced (bad price or usage)", usd)
         return None

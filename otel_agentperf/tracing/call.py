@@ -346,14 +346,17 @@ class Call:
 
     def _end_rollup(self, span: Span, usage: Usage | None) -> None:
         totals = self.totals
-        recording = span.is_recording()
-        if self.spec.kind in (KIND_AGENT, KIND_WORKFLOW) and recording:
-            if totals is not None:
-                set_valid_attributes(span, rollup_attributes(totals))
-            if self.cost:
-                span.set_attribute(sc.AGENTPERF_COST_TOTAL, self.cost)
-        if self.chunks and recording:
-            span.set_attribute(sc.AGENTPERF_STREAM_CHUNKS, self.chunks)
+        if span.is_recording():
+            attrs: dict[str, Any] = {}
+            if self.spec.kind in (KIND_AGENT, KIND_WORKFLOW):
+                if totals is not None:
+                    attrs = rollup_attributes(totals)
+                if self.cost:
+                    attrs[sc.AGENTPERF_COST_TOTAL] = self.cost
+            if self.chunks:
+                attrs[sc.AGENTPERF_STREAM_CHUNKS] = self.chunks
+            if attrs:
+                set_valid_attributes(span, attrs)
         parent = self.parent
         if parent is not None and not parent.ended:
             if usage is not None and usage.has_tokens():
