@@ -1,7 +1,7 @@
 """Per-call overhead of otel_agentperf's call paths against bare OpenTelemetry, measured in one run.
 
 Run: ``python benchmarks/overhead.py`` (``--quick`` for a short run, ``--rss-calls N`` for the memory check,
-``--only agent,llm`` to time a subset). All variants use the same TracerProvider (batch processor, no-op
+``--only calls,memory,cold`` to run some sections). All variants use the same TracerProvider (batch processor, no-op
 exporter) and MeterProvider, and time a trivial function. Printed: µs of CPU per call (best of several
 rounds) and the ratio to the bare span and to the "naive floor" (a span with 5 attributes set one by one +
 one histogram + one counter); then RSS over ``--rss-calls`` calls per API shape, and cold start
@@ -377,12 +377,28 @@ def main() -> None:
     parser.add_argument(
         "--rss-calls", type=int, default=1_000_000, help="calls per shape for the memory check (0: skip)"
     )
+    parser.add_argument(
+        "--only",
+        default="calls,memory,cold",
+        help="comma-separated sections to run: calls (per-call times), memory (RSS per shape), cold (cold start)",
+    )
     args = parser.parse_args()
+    sections = {part.strip() for part in args.only.split(",")}
     n, rounds = (2_000, 3) if args.quick else (20_000, 7)
 
+    if "calls" in sections:
+        print_call_times(n, rounds)
+    if "memory" in sections and args.rss_calls:
+        for line in rss_per_shape(args.rss_calls):
+            print(line)
+    if "cold" in sections:
+        for line in cold_start():
+            print(line)
+
+
+def print_call_times(n: int, rounds: int) -> None:
     tp, mp = configure()
     results = measure(sampled_variants(tp, mp), n, rounds)
-    rss_lines = rss_per_shape(args.rss_calls) if args.rss_calls else []
     ap.shutdown()
     configure(sample_ratio=0.0)
     unsampled = measure(unsampled_variants(), n, rounds)
@@ -398,10 +414,6 @@ def main() -> None:
     print(f"{'(unsampled: ratio to the OpenTelemetry API no-op span)':66} {'':8} {'× no-op':>7}")
     for name, us in unsampled.items():
         print(f"{name:66} {us:8.2f} {us / noop_us:7.2f}")
-    for line in rss_lines:
-        print(line)
-    for line in cold_start():
-        print(line)
 
 
 if __name__ == "__main__":
