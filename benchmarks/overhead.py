@@ -382,9 +382,10 @@ def main() -> None:
         default="calls,memory,cold",
         help="comma-separated sections to run: calls (per-call times), memory (RSS per shape), cold (cold start)",
     )
+    parser.add_argument("--rounds", type=int, default=7, help="rounds per variant (the best round counts)")
     args = parser.parse_args()
     sections = {part.strip() for part in args.only.split(",")}
-    n, rounds = (2_000, 3) if args.quick else (20_000, 7)
+    n, rounds = (2_000, 3) if args.quick else (20_000, args.rounds)
 
     if "calls" in sections:
         print_call_times(n, rounds)

@@ -23,6 +23,7 @@ _INV_LOG_GAMMA = 1.0 / math.log(_GAMMA)
 _MIN_S = 0.001
 _MAX_ERROR_TYPES = 8
 _MAX_CHILDREN = 16
+_log = math.log
 
 
 def sketch_index(seconds: float) -> int:
@@ -260,13 +261,19 @@ class Stats:
         cost: float = 0.0,
         retries: int = 0,
     ) -> None:
-        rolling = table.get(key)
+        # Runs at the end of every traced call: the lookups below are Table.get, Stats.epoch, Rolling.current and
+        # sketch_index inlined for their common case (~0.4 µs of calls).
+        rolling = table.rows.get(key)
         if rolling is None:
-            return
-        agg = rolling.current(self.epoch(now))
+            rolling = table.get(key)
+            if rolling is None:
+                return
+        epoch = int(now // (self.window_s / SUBWINDOWS))
+        slot = epoch % SUBWINDOWS
+        agg = rolling.subs[slot] if rolling.epochs[slot] == epoch else rolling.current(epoch)
         agg.count += 1
         agg.seconds += seconds
-        index = sketch_index(seconds)
+        index = 0 if seconds <= _MIN_S else 1 + int(_log(seconds / _MIN_S) * _INV_LOG_GAMMA)
         agg.sketch[index] = agg.sketch.get(index, 0) + 1
         if error is not None:
             errors = agg.errors

@@ -21,14 +21,6 @@ from .runtime_context import detach as _detach
 from .spec import Spec
 
 
-def _begin(spec: Spec, args: tuple[Any, ...], kwargs: dict[str, Any], attach: bool = True) -> Call | None:
-    try:
-        return Call(spec, args, kwargs, attach)
-    except Exception:  # noqa: BLE001 - never let span creation break the user's call
-        log_internal_error("start")
-        return None
-
-
 def _start_failed() -> None:
     log_internal_error("start")
 
@@ -101,7 +93,10 @@ def _wrap_gen(fn: Callable[..., Generator[Any, Any, Any]], spec: Spec) -> Callab
 
     @functools.wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
-        call = _begin(spec, args, kwargs, attach=False)
+        try:
+            call: Call | None = Call(spec, args, kwargs, False)
+        except Exception:  # noqa: BLE001 - never let span creation break the user's call
+            call = _start_failed()
         if call is None:
             return (yield from fn(*args, **kwargs))
         try:
@@ -164,7 +159,10 @@ def _wrap_async_gen(fn: Callable[..., AsyncGenerator[Any, Any]], spec: Spec) -> 
 
     @functools.wraps(fn)
     async def wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
-        call = _begin(spec, args, kwargs, attach=False)
+        try:
+            call: Call | None = Call(spec, args, kwargs, False)
+        except Exception:  # noqa: BLE001 - never let span creation break the user's call
+            call = _start_failed()
         if call is None:
             async for item in fn(*args, **kwargs):
                 yield item
