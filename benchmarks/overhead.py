@@ -258,16 +258,22 @@ def sampled_variants(tp: TracerProvider, mp: MeterProvider) -> list[tuple[str, C
     return variants
 
 
-def unsampled_variants() -> list[tuple[str, Callable[[int], float]]]:
+def unsampled_variants(tp: TracerProvider) -> list[tuple[str, Callable[[int], float]]]:
     noop = trace.NoOpTracer()
+    sdk_tracer = tp.get_tracer("bench")
 
     def api_noop() -> None:
         with noop.start_as_current_span("invoke_agent planner"):
             trivial()
 
+    def sdk_unsampled() -> None:  # what the SDK alone spends on a span its sampler drops
+        with sdk_tracer.start_as_current_span("invoke_agent planner"):
+            trivial()
+
     response = {"model": "gpt-4o-mini-2024-07-18", "usage": {"prompt_tokens": 1200, "completion_tokens": 300}}
     return [
         ("OpenTelemetry API no-op span (no SDK)", sync_runner(api_noop)),
+        ("SDK span dropped by the sampler (start_as_current_span, no metrics)", sync_runner(sdk_unsampled)),
         ("@trace_agent sync, unsampled (metrics and stats still recorded)", sync_runner(ap.trace_agent("p")(trivial))),
         (
             "@trace_llm sync with tokens, unsampled",
@@ -401,8 +407,8 @@ def print_call_times(n: int, rounds: int) -> None:
     tp, mp = configure()
     results = measure(sampled_variants(tp, mp), n, rounds)
     ap.shutdown()
-    configure(sample_ratio=0.0)
-    unsampled = measure(unsampled_variants(), n, rounds)
+    unsampled_tp, _ = configure(sample_ratio=0.0)
+    unsampled = measure(unsampled_variants(unsampled_tp), n, rounds)
     ap.shutdown()
 
     names = list(results)
