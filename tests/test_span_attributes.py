@@ -10,13 +10,17 @@ from typing import Any
 
 import pytest
 from opentelemetry import trace
-from opentelemetry.sdk.trace import SpanLimits, SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import SpanLimits, SpanProcessor, SynchronousMultiSpanProcessor, TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.sdk.trace.sampling import Decision, Sampler, SamplingResult
 
 import otel_agentperf as ap
+from otel_agentperf import semconv as sc
 from otel_agentperf.testing import Capture
 from otel_agentperf.tracing import span_attributes
 from otel_agentperf.tracing.span_attributes import set_valid_attributes
+from otel_agentperf.tracing.state import STATE
 
 ATTRS: dict[str, Any] = {
     "gen_ai.usage.input_tokens": 1200,
@@ -40,7 +44,7 @@ def _never(span: Any) -> bool:
     return False
 
 
-def _never_judge(processors: Any, sampler: Any) -> bool:
+def _never_judge(active: Any, processors: Any, sampler: Any) -> bool:
     return False
 
 
@@ -63,7 +67,7 @@ def _llm_spans() -> list[tuple[str, dict[str, Any]]]:
 
     with Capture() as cap:
         plan()
-    return [(s.name, dict(s.attributes or {})) for s in cap.spans()]
+    return [(s.name, list((s.attributes or {}).items())) for s in cap.spans()]  # in order
 
 
 def test_the_shortcut_is_taken_on_the_sdk_span() -> None:
@@ -85,10 +89,10 @@ def test_exported_spans_are_the_same_either_way(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setattr(span_attributes, "_direct", {})
     through_sdk = _llm_spans()
     assert direct == started_with_them == through_sdk
-    chat_attrs = direct[0][1]
+    chat_attrs = dict(direct[0][1])
     assert chat_attrs["gen_ai.usage.input_tokens"] == 1200
     assert chat_attrs["gen_ai.response.finish_reasons"] == ("stop", "length")
-    assert direct[-1][1]["agentperf.usage.input_tokens"] == 2400  # the agent's rollup, set the same way
+    assert dict(direct[-1][1])["agentperf.usage.input_tokens"] == 2400  # the agent's rollup, set the same way
 
 
 def _twins(limits: SpanLimits) -> tuple[Any, Any]:
@@ -112,7 +116,7 @@ def test_limits_are_the_sdks(limits: SpanLimits) -> None:
     theirs.set_attributes(ATTRS)
     ours.end()
     theirs.end()
-    assert dict(ours.attributes) == dict(theirs.attributes)
+    assert list(ours.attributes.items()) == list(theirs.attributes.items())  # order included
     assert ours.dropped_attributes == theirs.dropped_attributes
 
 
@@ -215,3 +219,62 @@ def test_configure_pipeline_takes_both_shortcuts() -> None:
         assert True in span_attributes._direct.values()  # pyright: ignore[reportPrivateUsage]
     finally:
         setup.shutdown()
+
+
+def test_a_key_set_again_moves_to_the_end_as_in_the_sdk() -> None:
+    ours, theirs = _twins(SpanLimits())
+    for span in (ours, theirs):
+        span.set_attribute("gen_ai.response.model", "set-by-the-user")
+        span.set_attribute("other", 1)
+    set_valid_attributes(ours, ATTRS)
+    theirs.set_attributes(ATTRS)
+    assert list(ours.attributes.items()) == list(theirs.attributes.items())
+
+
+@pytest.mark.parametrize(
+    "limits",
+    [SpanLimits(max_span_attributes=1), SpanLimits(max_span_attribute_length=3)],
+    ids=["count", "value-length"],
+)
+def test_start_attributes_under_limits_are_the_sdks(monkeypatch: pytest.MonkeyPatch, limits: SpanLimits) -> None:
+    def agent_span() -> tuple[list[tuple[str, Any]], int]:
+        provider = TracerProvider(span_limits=limits)
+        exporter = InMemorySpanExporter()
+        provider.add_span_processor(SimpleSpanProcessor(exporter))
+        with Capture():
+            STATE.tracer = provider.get_tracer(sc.SCOPE_NAME)
+            ap.trace_tool("web_search")(lambda: None)()
+        (span,) = exporter.get_finished_spans()
+        return list((span.attributes or {}).items()), span.dropped_attributes
+
+    late = agent_span()
+    assert span_attributes._verdict[2] is True  # pyright: ignore[reportPrivateUsage]
+    monkeypatch.setattr(span_attributes, "_judge", _never_judge)
+    monkeypatch.setattr(span_attributes, "_verdict", (None, None, False))
+    assert late == agent_span()
+
+
+def test_a_fan_out_that_reads_attributes_at_start_sees_them() -> None:
+    """The provider's own active processor can be a subclass with an on_start of its own."""
+    seen: list[dict[str, Any]] = []
+
+    class Tagging(SynchronousMultiSpanProcessor):
+        def on_start(self, span: Any, parent_context: Any = None) -> None:
+            seen.append(dict(span.attributes or {}))
+            super().on_start(span, parent_context)
+
+    provider = TracerProvider(active_span_processor=Tagging())
+    provider.add_span_processor(SimpleSpanProcessor(InMemorySpanExporter()))
+    with Capture():
+        STATE.tracer = provider.get_tracer(sc.SCOPE_NAME)
+        ap.trace_agent("planner")(lambda: None)()
+    assert seen == [{"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "planner"}]
+
+
+def test_an_on_start_set_on_the_instance_sees_them() -> None:
+    seen: list[dict[str, Any]] = []
+    hooked = SimpleSpanProcessor(InMemorySpanExporter())
+    hooked.on_start = lambda span, parent_context=None: seen.append(dict(span.attributes or {}))  # type: ignore[method-assign]
+    with Capture(span_processors=[hooked]):
+        ap.trace_agent("planner")(lambda: None)()
+    assert seen == [{"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "planner"}]

@@ -59,7 +59,8 @@ def set_valid_attributes(span: Span, attributes: dict[str, Any]) -> None:
                 if sdk_span._end_time is None and not bounded._immutable:
                     held: dict[str, Any] = bounded._dict
                     maxlen: int | None = bounded.maxlen
-                    if maxlen is None or len(held) + len(attributes) <= maxlen:
+                    # New keys only: the SDK moves a key set again to the end, which update() would not do.
+                    if (maxlen is None or len(held) + len(attributes) <= maxlen) and held.keys().isdisjoint(attributes):
                         with bounded._lock:
                             held.update(attributes)
                         return
@@ -74,7 +75,9 @@ def set_valid_attributes(span: Span, attributes: dict[str, Any]) -> None:
 # simple processors have it (empty) look at nothing, nor does ours for our own spans. With only those on the
 # tracer, a span of ours starts bare and gets its start attributes right after, before any user code runs.
 # The verdict is kept for the tracer's current processor tuple and sampler (adding a processor replaces the
-# tuple), so a processor or sampler that might read them puts every later span back on the SDK's path.
+# tuple), so a processor or sampler that might read them puts every later span back on the SDK's path. (A
+# class whose on_start is patched after the verdict is not noticed.) The verdict holds the last tuple and sampler
+# alive until another tracer starts a span: one provider's processors at most.
 _verdict: tuple[object, object, bool] = (None, None, False)
 
 
@@ -100,6 +103,8 @@ def _processor_ignores_start(processor: Any) -> bool:
     from opentelemetry.sdk.trace import SpanProcessor  # loaded already: the tracer is the SDK's
     from opentelemetry.sdk.trace.export import BatchSpanProcessor, SimpleSpanProcessor
 
+    if "on_start" in getattr(processor, "__dict__", {}):
+        return False  # set on the instance (a hook, a wrapper): it is what the SDK calls
     quiet = (SpanProcessor.on_start, BatchSpanProcessor.on_start, SimpleSpanProcessor.on_start)
     on_start = getattr(cast("type[Any]", type(processor)), "on_start", None)
     if on_start in quiet:
@@ -110,10 +115,13 @@ def _processor_ignores_start(processor: Any) -> bool:
     )
 
 
-def _judge(processors: Any, sampler: Any) -> bool:
+def _judge(active: Any, processors: Any, sampler: Any) -> bool:
     try:
+        outer = cast("type[Any]", type(active))
         return (
-            isinstance(processors, tuple)
+            outer.__module__ == "opentelemetry.sdk.trace"  # the SDK's own fan-out, not a subclass with an on_start
+            and outer.__name__ in ("SynchronousMultiSpanProcessor", "ConcurrentMultiSpanProcessor")
+            and isinstance(processors, tuple)
             and all(_processor_ignores_start(p) for p in processors)  # pyright: ignore[reportUnknownVariableType]
             and _sampler_ignores_attributes(sampler)
         )
@@ -126,13 +134,14 @@ def start_span(tracer: Any, name: str, context: Any, kind: Any, attributes: dict
     looks at them at the start (see above)."""
     global _verdict
     try:
-        processors = tracer.span_processor._span_processors
+        active = tracer.span_processor
+        processors = active._span_processors
         sampler = tracer.sampler
     except AttributeError:  # not the SDK's tracer
         return tracer.start_span(name, context, kind, attributes)
     verdict = _verdict
     if processors is not verdict[0] or sampler is not verdict[1]:
-        verdict = _verdict = (processors, sampler, _judge(processors, sampler))
+        verdict = _verdict = (processors, sampler, _judge(active, processors, sampler))
     if not verdict[2]:
         return tracer.start_span(name, context, kind, attributes)
     span = tracer.start_span(name, context, kind)
