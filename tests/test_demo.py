@@ -12,19 +12,24 @@ from typing import Any
 from rich.cells import cell_len
 
 
-def test_demo_finds_its_built_in_inefficiencies(tmp_path: Any) -> None:
-    path = os.path.join(str(tmp_path), "summary.json")
+def run_demo(args: list[str], *, columns: int) -> subprocess.CompletedProcess[str]:
+    """``agentperf demo`` with ``args`` (metrics on a free port, no OTEL_* settings of ours) at ``columns``."""
     out = subprocess.run(
-        [
-            sys.executable, "-m", "otel_agentperf", "demo", "--duration", "5", "--rate", "8",
-            "--time-scale", "0.05", "--port", "0", "--seed", "11", "--json", path,
-        ],
+        [sys.executable, "-m", "otel_agentperf", "demo", "--port", "0", *args],
         capture_output=True,
         text=True,
         timeout=120,
-        env={**{k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}, "COLUMNS": "160"},
-    )  # fmt: skip
+        env={**{k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}, "COLUMNS": str(columns)},
+    )
     assert out.returncode == 0, out.stderr
+    return out
+
+
+def test_demo_finds_its_built_in_inefficiencies(tmp_path: Any) -> None:
+    path = os.path.join(str(tmp_path), "summary.json")
+    out = run_demo(
+        ["--duration", "5", "--rate", "8", "--time-scale", "0.05", "--seed", "11", "--json", path], columns=160
+    )
     for heading in ("Agents", "Models", "Tools", "Most expensive conversations", "Suggestions, ranked", "Health score"):
         assert heading in out.stdout
     assert "Prometheus metrics: http://127.0.0.1:" in out.stdout
@@ -61,17 +66,7 @@ def test_demo_at_80_columns_one_estimator_per_number(tmp_path: Any) -> None:
     """The README's command on an 80-column screen: every line fits, nothing is cut, and a suggestion quotes
     the p95 its agent's row shows (both histogram_quantile over the exported buckets)."""
     path = os.path.join(str(tmp_path), "summary.json")
-    out = subprocess.run(
-        [
-            sys.executable, "-m", "otel_agentperf", "demo", "--duration", "4", "--time-scale", "0.1",
-            "--port", "0", "--json", path,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        env={**{k: v for k, v in os.environ.items() if not k.startswith("OTEL_")}, "COLUMNS": "80"},
-    )  # fmt: skip
-    assert out.returncode == 0, out.stderr
+    out = run_demo(["--duration", "4", "--time-scale", "0.1", "--json", path], columns=80)
     lines = out.stdout.splitlines()
     assert max(cell_len(line) for line in lines) <= 80
     assert "…" not in out.stdout

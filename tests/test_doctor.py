@@ -62,7 +62,9 @@ def test_otlp_export_off(monkeypatch: pytest.MonkeyPatch) -> None:
     assert check.status == "skip" and "OTLP export is off" in check.detail
 
 
-def serve(body: bytes, status: int = 200) -> tuple[ThreadingHTTPServer, str]:
+def check_served(body: bytes, status: int = 200) -> _doctor.Check:
+    """``check_endpoint`` on a local server answering ``body`` with ``status``, stopped afterwards."""
+
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             self.send_response(status)
@@ -75,32 +77,21 @@ def serve(body: bytes, status: int = 200) -> tuple[ThreadingHTTPServer, str]:
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, f"http://127.0.0.1:{server.server_address[1]}/metrics"
-
-
-def test_endpoint_without_our_metrics() -> None:
-    server, url = serve(b"# TYPE up gauge\nup 1\n")
     try:
-        check = _doctor.check_endpoint(url)
+        return _doctor.check_endpoint(f"http://127.0.0.1:{server.server_address[1]}/metrics")
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_endpoint_without_our_metrics() -> None:
+    check = check_served(b"# TYPE up gauge\nup 1\n")
     assert check.status == "fail" and "none of ours" in check.detail and "metrics_exporter='prometheus'" in check.fix
 
 
 def test_endpoint_with_our_metrics_and_errors() -> None:
-    server, url = serve(b'gen_ai_invoke_agent_duration_seconds_count{gen_ai_agent_name="a"} 3\n')
-    try:
-        assert _doctor.check_endpoint(url).status == "ok"
-    finally:
-        server.shutdown()
-        server.server_close()
-    server, url = serve(b"nope", status=404)
-    try:
-        assert _doctor.check_endpoint(url).status == "fail"
-    finally:
-        server.shutdown()
-        server.server_close()
+    assert check_served(b'gen_ai_invoke_agent_duration_seconds_count{gen_ai_agent_name="a"} 3\n').status == "ok"
+    assert check_served(b"nope", status=404).status == "fail"
     assert _doctor.check_endpoint(f"http://127.0.0.1:{free_port()}/metrics").status == "fail"
 
 
@@ -146,11 +137,6 @@ def test_endpoint_with_lost_telemetry_warns() -> None:
         b'agentperf_spans_dropped_total{job="x"} 7.0\n'
         b"agentperf_metrics_export_failures_total 2.0\n"
     )
-    server, url = serve(body)
-    try:
-        check = _doctor.check_endpoint(url)
-    finally:
-        server.shutdown()
-        server.server_close()
+    check = check_served(body)
     assert check.status == "warn" and "7 spans lost" in check.detail and "2 metric exports failed" in check.detail
     assert "SpansDropped" in check.fix
