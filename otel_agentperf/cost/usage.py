@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._errors import warn_once
-from .response_fields import Reader, absent, field, reader
+from .response_fields import Reader, field, reader
 
 _MAX_FINISH_REASONS = 8
 _MAX_TEXT = 128
@@ -235,22 +235,17 @@ def extract_usage(obj: Any) -> Usage | None:
 
 
 def _openai_chat_usage(get: Reader, prompt: Any, completion: Any) -> Usage:
-    details = get("prompt_tokens_details")
-    details_get = reader(details) if details is not None else absent
+    details_get = reader(get("prompt_tokens_details"))
     write = _count(get("cache_creation_input_tokens"), "cache_creation_input_tokens")
     if write is None:
         write = _count(details_get("cache_write_tokens"), "cache_write_tokens")
-    cost = get("cost")  # OpenRouter reports the billed cost here
-    reasoning = get("completion_tokens_details")
     return Usage(
         input_tokens=_count(prompt, "prompt_tokens"),
         output_tokens=_count(completion, "completion_tokens"),
         cache_read_tokens=_count(details_get("cached_tokens"), "cached_tokens"),
         cache_write_tokens=write,
-        reasoning_tokens=None
-        if reasoning is None
-        else _count(field(reasoning, "reasoning_tokens"), "reasoning_tokens"),
-        provider_cost=None if cost is None else _cost(cost),
+        reasoning_tokens=_count(field(get("completion_tokens_details"), "reasoning_tokens"), "reasoning_tokens"),
+        provider_cost=_cost(get("cost")),  # OpenRouter reports the billed cost here
     )
 
 
