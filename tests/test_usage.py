@@ -10,6 +10,8 @@ from typing import Any, cast
 
 import pytest
 from anthropic.types import Message, RawMessageDeltaEvent, RawMessageStartEvent
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from openai.types.responses import Response
 
@@ -218,6 +220,132 @@ def test_every_access_path_reads_the_same_usage(response: Any) -> None:
     assert read[0] != "None" and read.count(read[0]) == len(read), read
 
 
+_count = st.one_of(st.integers(min_value=0, max_value=10**12), st.none())
+_text = st.sampled_from(["", "stop", "length", "m" * 200])
+_SPOILERS: dict[str, list[Any]] = {  # what makes the general path convert, warn or read another shape
+    "count": [-1, 10**12 + 1, True, 1.5, "12", " 7 ", "x", math.nan],
+    "text": [None, 3, b"stop"],
+    "part": [None, 5, SimpleNamespace(cached_tokens=5), ("x",), [None]],
+    "top": [("type", "chat.completion.chunk"), ("_hidden_params", {"response_cost": 0.5}), ("object", "response")],
+    "usage": [("cost", 0.25), ("cache_creation_input_tokens", 3), ("cost", None)],
+}
+
+
+@st.composite
+def _chat_shapes(draw: st.DrawFn) -> dict[str, Any]:
+    """OpenAI chat completion dicts: well formed (the fast path's case), then at most one value spoiled."""
+    usage: dict[str, Any] = {"prompt_tokens": draw(_count), "completion_tokens": draw(_count)}
+    usage["prompt_tokens_details"] = draw(
+        st.fixed_dictionaries({}, optional={"cached_tokens": _count, "cache_write_tokens": _count})
+    )
+    usage["completion_tokens_details"] = draw(st.fixed_dictionaries({}, optional={"reasoning_tokens": _count}))
+    choices = draw(st.lists(st.fixed_dictionaries({}, optional={"finish_reason": _text}), max_size=10))
+    response: dict[str, Any] = {"usage": usage, "choices": choices, "model": draw(_text), "id": draw(_text)}
+    spoil = draw(st.sampled_from(["", "", "count", "text", "part", "top", "usage"]))
+    if spoil == "count":
+        where = draw(st.sampled_from([usage, usage["prompt_tokens_details"], usage["completion_tokens_details"]]))
+        key = draw(st.sampled_from(sorted(where) or ["prompt_tokens"]))
+        where[key] = draw(st.sampled_from(_SPOILERS["count"]))
+    elif spoil == "text":
+        where = draw(st.sampled_from([response, *choices]))
+        key = "finish_reason" if where is not response else draw(st.sampled_from(["model", "id"]))
+        where[key] = draw(st.sampled_from(_SPOILERS["text"]))
+    elif spoil == "part":
+        key = draw(st.sampled_from(["usage", "prompt_tokens_details", "completion_tokens_details", "choices"]))
+        (response if key in ("usage", "choices") else usage)[key] = draw(st.sampled_from(_SPOILERS["part"]))
+    elif spoil:
+        key, value = draw(st.sampled_from(_SPOILERS[spoil]))
+        (response if spoil == "top" else usage)[key] = value
+    return response
+
+
+@settings(max_examples=300, deadline=None)
+@given(_chat_shapes(), st.booleans())
+def test_fast_chat_path_reads_what_the_general_path_reads(response: dict[str, Any], as_model: bool) -> None:
+    """``extract_usage`` reads the common OpenAI chat shape through a fast path of plain ``dict.get`` calls; it
+    must give exactly what the general reader gives (or leave the response to it), warnings included."""
+    from otel_agentperf.cost import usage as usage_module
+
+    if as_model:  # the same data as the openai SDK's pydantic model (read through its instance dict)
+        try:
+            shape: Any = ChatCompletion.model_construct(**response)
+        except Exception:  # not every drawn dict is a valid model: the dict case covers it
+            return
+        usage_module.extract_usage(shape)  # the first instance of a class classifies it
+    else:
+        shape = response
+    fast = usage_module.extract_usage(shape)
+    assert repr(fast) == repr(usage_module._extract(shape))  # pyright: ignore[reportPrivateUsage]
+
+
+def _each_spoiled_completion() -> Iterator[tuple[str, dict[str, Any]]]:
+    """A real completion as a dict with one value spoiled, for every value and spoiler the fast path checks."""
+    import copy
+
+    base: dict[str, Any] = openai_completion().model_dump(mode="json", exclude_unset=True)
+    counts = [
+        ("usage",),
+        ("usage", "prompt_tokens_details"),
+        ("usage", "completion_tokens_details"),
+    ]
+    targets: list[tuple[tuple[Any, ...], str, str]] = [
+        *(
+            (path, key, "count")
+            for path, keys in zip(
+                counts,
+                [
+                    ("prompt_tokens", "completion_tokens"),
+                    ("cached_tokens", "cache_write_tokens"),
+                    ("reasoning_tokens",),
+                ],
+                strict=True,
+            )
+            for key in keys
+        ),
+        *(((), key, "text") for key in ("model", "id")),
+        (("choices", 0), "finish_reason", "text"),
+        *(((), key, "part") for key in ("usage", "choices")),
+        *((("usage",), key, "part") for key in ("prompt_tokens_details", "completion_tokens_details")),
+        (("choices",), 0, "part"),
+    ]
+    for path, key, kind in targets:
+        for value in _SPOILERS[kind]:
+            response = copy.deepcopy(base)
+            where: Any = response
+            for step in path:
+                where = where[step]
+            where[key] = value
+            yield f"{'.'.join(map(str, (*path, key)))}={value!r}", response
+    for kind in ("top", "usage"):
+        for key, value in _SPOILERS[kind]:
+            response = copy.deepcopy(base)
+            (response if kind == "top" else response["usage"])[key] = value
+            yield f"{kind}.{key}={value!r}", response
+
+
+@pytest.mark.parametrize(
+    "response", [r for _, r in _each_spoiled_completion()], ids=[i for i, _ in _each_spoiled_completion()]
+)
+def test_fast_chat_path_gives_up_or_agrees_on_each_spoiled_value(response: dict[str, Any]) -> None:
+    from otel_agentperf.cost import usage as usage_module
+
+    assert repr(usage_module.extract_usage(response)) == repr(usage_module._extract(response))  # pyright: ignore[reportPrivateUsage]
+
+
+@pytest.mark.parametrize("shape", ["model", "dict"])
+def test_fast_chat_path_takes_the_common_shapes(shape: str) -> None:
+    """The fast path must be the one that reads real completions (else the test above compares nothing)."""
+    from otel_agentperf.cost.response_fields import view
+    from otel_agentperf.cost.usage import _openai_chat_fast  # pyright: ignore[reportPrivateUsage]
+
+    completion = openai_completion()
+    response = completion if shape == "model" else completion.model_dump(mode="json", exclude_unset=True)
+    extract_usage(response)  # classifies the pydantic classes
+    fields = view(response)
+    assert fields is not None
+    assert repr(_openai_chat_fast(fields)) == repr(extract_usage(response)) != "None"
+
+
 def test_every_field_name_read_is_declared() -> None:
     """A plain pydantic class is read through its instance dict only if none of its class attributes bears a
     name in ``_READ``: a field read that ``_READ`` omits could miss a property of that name."""
@@ -228,10 +356,9 @@ def test_every_field_name_read_is_declared() -> None:
 
     names: set[str] = set()
     for node in ast.walk(ast.parse(inspect.getsource(usage))):
-        if (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Name)
-            and (node.func.id.endswith("get") or node.func.id == "field")
+        if isinstance(node, ast.Call) and (
+            (isinstance(node.func, ast.Name) and (node.func.id.endswith("get") or node.func.id == "field"))
+            or (isinstance(node.func, ast.Attribute) and node.func.attr == "get")  # fields.get(...): the fast path
         ):
             names.update(a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str))
         if isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "_choice_reasons":

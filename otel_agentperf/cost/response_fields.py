@@ -65,6 +65,7 @@ READ = frozenset(
         "reasoning_tokens",
         "response",
         "response_id",
+        "response_cost",
         "response_metadata",
         "status",
         "stop_reason",
@@ -133,3 +134,14 @@ def reader(obj: Any) -> Reader:
     if how == _PYDANTIC_PLAIN and not obj.__pydantic_extra__:
         return obj.__dict__.get
     return partial(field, obj)
+
+
+def view(obj: Any) -> dict[str, Any] | None:
+    """``obj``'s fields as a dict, when they are one: a ``dict`` itself, or a plain pydantic model's instance dict
+    (no extras; a class already classified); else ``None``."""
+    cls: type[Any] = type(obj)  # pyright: ignore[reportUnknownVariableType]
+    if cls is dict:
+        return obj
+    if _ACCESS.get(cls) == _PYDANTIC_PLAIN and not obj.__pydantic_extra__:
+        return obj.__dict__
+    return None

@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from .._errors import warn_once
-from .response_fields import Reader, field, reader
+from .response_fields import Reader, field, reader, view
 
 _MAX_FINISH_REASONS = 8
 _MAX_TEXT = 128
@@ -171,6 +171,81 @@ def _count(value: Any, field: str) -> int | None:
 
 def extract_usage(obj: Any) -> Usage | None:
     """Usage reported by a response, stream chunk or stream event; ``None`` if unrecognised."""
+    fields = view(obj)
+    if fields is not None:
+        usage = _openai_chat_fast(fields)
+        if usage is not None:
+            return usage
+    return _extract(obj)
+
+
+def _openai_chat_fast(fields: dict[str, Any]) -> Usage | None:
+    """The most common response, an OpenAI chat completion (a dict, or a plain pydantic model's fields) whose
+    parts are dicts or plain models too, read with C ``dict.get`` calls only; ``None`` for anything else, which
+    ``_extract`` reads. It gives exactly what ``_extract`` would (``tests/test_usage.py`` fuzzes both): a value
+    that would take a conversion or a warning there (a token count that is not an ``int`` in range, a model or
+    finish reason that is not a string, a reported cost) makes it give up. Half of ``_extract``'s time on this
+    shape: ~3 µs of an LLM call, in context."""
+    if fields.get("type") is not None or fields.get("_hidden_params") is not None:
+        return None
+    raw = view(fields.get("usage"))
+    if raw is None or raw.get("cost") is not None or raw.get("cache_creation_input_tokens") is not None:
+        return None
+    prompt = raw.get("prompt_tokens")
+    completion = raw.get("completion_tokens")
+    if prompt is None and completion is None:
+        return None
+    read = write = reasoning = None
+    details = raw.get("prompt_tokens_details")
+    if details is not None:
+        details = view(details)
+        if details is None:
+            return None
+        read = details.get("cached_tokens")
+        write = details.get("cache_write_tokens")
+    details = raw.get("completion_tokens_details")
+    if details is not None:
+        details = view(details)
+        if details is None:
+            return None
+        reasoning = details.get("reasoning_tokens")
+    for count in (prompt, completion, read, write, reasoning):
+        if count is not None and not (type(count) is int and 0 <= count <= MAX_TOKENS):
+            return None
+    reasons: tuple[str, ...] = ()
+    choices = fields.get("choices")
+    if choices is not None:
+        if type(choices) is not list:
+            return None
+        found: list[str] = []
+        for choice in choices[:_MAX_FINISH_REASONS]:  # pyright: ignore[reportUnknownVariableType]
+            choice_fields = view(choice)
+            if choice_fields is None:
+                return None
+            reason = choice_fields.get("finish_reason")
+            if reason is not None:
+                if type(reason) is not str:
+                    return None
+                if reason:
+                    found.append(reason[:_MAX_TEXT])
+        reasons = tuple(found)
+    model = fields.get("model")
+    response_id = fields.get("id")
+    if (model is not None and type(model) is not str) or (response_id is not None and type(response_id) is not str):
+        return None
+    return Usage(
+        prompt,
+        completion,
+        read,
+        write,
+        reasoning,
+        model[:_MAX_TEXT] if model else None,
+        response_id[:_MAX_TEXT] if response_id else None,
+        reasons,
+    )
+
+
+def _extract(obj: Any) -> Usage | None:
     if obj is None or isinstance(obj, _NOT_RESPONSES):
         return None
     get = reader(obj)
