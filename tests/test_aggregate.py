@@ -22,7 +22,12 @@ def workload(seed: int) -> None:
     def ask(model: str, tokens: Any) -> dict[str, Any]:
         if rng.random() < 0.1:
             raise TimeoutError("slow")
-        return {"model": model + "-2024", "usage": {"prompt_tokens": tokens, "completion_tokens": rng.randint(0, 5000)}}
+        usage: dict[str, Any] = {"prompt_tokens": tokens, "completion_tokens": rng.randint(0, 5000)}
+        if rng.random() < 0.3:
+            usage["prompt_tokens_details"] = {"cached_tokens": min(tokens, 4)}
+        if rng.random() < 0.1:
+            usage["cost"] = 0.002  # reported by the provider (OpenRouter): its own cost series
+        return {"model": model + "-2024", "usage": usage}
 
     @ap.trace_tool("search")
     def search() -> None:
@@ -84,11 +89,14 @@ def test_fast_aggregation_equals_sdk_aggregation() -> None:
     assert set(fast_points) == set(sdk_points)
     for key, value in sdk_points.items():
         f = fast_points[key]
-        if key[0] in (sc.CLIENT_TOKEN_USAGE, sc.CLIENT_OPERATION_COST):
+        if key[0] in (sc.CLIENT_TOKEN_USAGE, sc.CLIENT_TOKEN_CACHE_READ, sc.CLIENT_OPERATION_COST):
             assert f == value, key  # token values are deterministic: identical down to min/max
         else:
             assert f[0] == value[0], key  # same number of calls per series; durations differ per run
     assert sum(v[0] for k, v in fast_points.items() if k[0] == sc.CLIENT_OPERATION_DURATION) == 600 + 5
+    sources = {dict(k[1]).get(sc.GEN_AI_USAGE_COST_SOURCE) for k in fast_points if k[0] == sc.CLIENT_OPERATION_COST}
+    assert sources == {sc.COST_SOURCE_LOCAL, sc.COST_SOURCE_PROVIDER}
+    assert any(k[0] == sc.CLIENT_TOKEN_CACHE_READ for k in fast_points)
 
 
 def test_bucket_edges_are_upper_inclusive() -> None:
@@ -179,3 +187,26 @@ def test_without_the_hook_metrics_fall_back_to_sdk_instruments_and_stay_exact(mo
     counts = points(cap)
     assert sum(v[0] for k, v in counts.items() if k[0] == sc.CLIENT_OPERATION_DURATION) == 600 + 5
     assert sum(v[0] for k, v in counts.items() if k[0] == sc.INVOKE_AGENT_DURATION) == 200
+
+
+def test_an_inference_records_all_its_cells_under_one_lock() -> None:
+    """On our own cells an LLM call's duration, tokens, cache reads and cost are added under one acquisition of
+    the provider's shared lock (the path the equality test above exercises); each lands in its own series."""
+    from otel_agentperf.cost.usage import Usage
+    from otel_agentperf.tracing.state import STATE
+
+    attrs = {sc.GEN_AI_OPERATION_NAME: "chat", sc.GEN_AI_PROVIDER_NAME: "openai"}
+    tokens_in = {**attrs, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_INPUT}
+    tokens_out = {**attrs, sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_OUTPUT}
+    with capture(fast_metrics=True) as cap:
+        inference, _, _ = STATE.instruments.inference_series(attrs, tokens_in, tokens_out)
+        cells = inference._cells  # pyright: ignore[reportPrivateUsage]
+        assert cells is not None and all(c.lock is cells[0] for c in cells[1:])
+        inference.record(0.25, Usage(input_tokens=10, output_tokens=3, cache_read_tokens=4), 0.5, sc.COST_SOURCE_LOCAL)
+        inference.record(0.5, Usage(output_tokens=2), None, "")
+    assert cap.histogram_count(sc.CLIENT_OPERATION_DURATION) == 2
+    assert cap.histogram_sum(sc.CLIENT_TOKEN_USAGE, {sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_INPUT}) == 10
+    assert cap.histogram_sum(sc.CLIENT_TOKEN_USAGE, {sc.GEN_AI_TOKEN_TYPE: sc.TOKEN_TYPE_OUTPUT}) == 5
+    assert cap.histogram_sum(sc.CLIENT_TOKEN_CACHE_READ) == 4
+    assert cap.histogram_count(sc.CLIENT_OPERATION_COST) == 1
+    assert cap.histogram_sum(sc.CLIENT_OPERATION_COST) == 0.5

@@ -25,6 +25,7 @@ import uuid
 import weakref
 from bisect import bisect_left
 from collections.abc import Sequence
+from threading import Lock
 from typing import Any, cast
 
 from opentelemetry.sdk.metrics import Histogram as SdkHistogramInstrument
@@ -65,11 +66,16 @@ def with_instance_id(resource: Resource) -> Resource:
 
 
 class Cell:
-    """One series of one histogram: cumulative bucket counts, count, sum, min and max."""
+    """One series of one histogram: cumulative bucket counts, count, sum, min and max.
+
+    Every cell of one MeterProvider shares its ``lock``, so that the several series one call records into
+    (an LLM call's duration, tokens and cost) are updated under one acquisition (``InferenceSeries``). Under
+    the GIL that costs no concurrency: each update holds the lock for well under a microsecond.
+    """
 
     __slots__ = ("attributes", "bounds", "counts", "count", "sum", "min", "max", "start_ns", "lock")
 
-    def __init__(self, attributes: dict[str, Any], bounds: tuple[float, ...]) -> None:
+    def __init__(self, attributes: dict[str, Any], bounds: tuple[float, ...], lock: Lock) -> None:
         self.attributes = attributes
         self.bounds = bounds
         self.counts = [0] * (len(bounds) + 1)
@@ -78,11 +84,10 @@ class Cell:
         self.min = math.inf
         self.max = -math.inf
         self.start_ns = time.time_ns()
-        self.lock = new_lock()
+        self.lock = lock
 
     def reset(self) -> None:
-        """Empty the cell with a new lock (after a fork: the parent's lock may have been held)."""
-        self.lock = new_lock()
+        """Empty the cell (after a fork; the shared lock, a ``new_lock()``, is released in the child already)."""
         self.counts = [0] * (len(self.bounds) + 1)
         self.count = 0
         self.sum = 0
@@ -102,6 +107,16 @@ class Cell:
                 self.min = value
             if value > self.max:
                 self.max = value
+
+    def add(self, value: float) -> None:
+        """``record`` for a caller that holds ``lock`` and has checked ``value`` (finite, not negative)."""
+        self.counts[bisect_left(self.bounds, value)] += 1
+        self.count += 1
+        self.sum += value
+        if value < self.min:
+            self.min = value
+        if value > self.max:
+            self.max = value
 
     def point(self, now_ns: int) -> HistogramDataPoint | None:
         with self.lock:
@@ -124,7 +139,15 @@ class Cell:
 class FastHistogram:
     """A histogram instrument whose series are ``Cell``s, at most ``max_series`` of them."""
 
-    def __init__(self, name: str, unit: str, description: str, bounds: Sequence[float], max_series: int = 2000) -> None:
+    def __init__(
+        self,
+        name: str,
+        unit: str,
+        description: str,
+        bounds: Sequence[float],
+        max_series: int = 2000,
+        lock: Lock | None = None,
+    ) -> None:
         self.name = name
         self.unit = unit
         self.description = description
@@ -132,7 +155,8 @@ class FastHistogram:
         self.max_series = max_series
         self.dropped = 0
         self._cells: dict[frozenset[tuple[str, Any]], Cell] = {}
-        self._lock = new_lock()
+        self._cell_lock = lock or new_lock()  # the cells' (shared by a provider's histograms): taken on every record
+        self._lock = new_lock()  # this table's: taken only to add a series
 
     def reset(self) -> None:
         self._lock = new_lock()
@@ -153,9 +177,9 @@ class FastHistogram:
                     key = frozenset(OVERFLOW_ATTRIBUTES.items())
                     cell = self._cells.get(key)
                     if cell is None:
-                        cell = self._cells[key] = Cell(dict(OVERFLOW_ATTRIBUTES), self.bounds)
+                        cell = self._cells[key] = Cell(dict(OVERFLOW_ATTRIBUTES), self.bounds, self._cell_lock)
                 else:
-                    cell = self._cells[key] = Cell(safe_labels(attributes), self.bounds)
+                    cell = self._cells[key] = Cell(safe_labels(attributes), self.bounds, self._cell_lock)
         return cell
 
     def metric(self, now_ns: int) -> Metric | None:
@@ -241,11 +265,12 @@ class FastMetrics:
         self.scope = scope
         self.histograms: list[FastHistogram] = []
         self.counters: list[FastCounter] = []
+        self.lock = new_lock()  # every cell's (see Cell)
         _live.add(self)
         at_fork(after_in_child=_reset_after_fork)
 
     def histogram(self, name: str, unit: str, description: str, bounds: Sequence[float]) -> FastHistogram:
-        hist = FastHistogram(name, unit, description, bounds)
+        hist = FastHistogram(name, unit, description, bounds, lock=self.lock)
         self.histograms.append(hist)
         return hist
 

@@ -31,7 +31,7 @@ from ..telemetry.instruments import (
 from ..telemetry.process_usage import process_usage
 from . import accounting as _accounting
 from . import runtime_context
-from .accounting import Priced, cost_attributes, price, record_tokens, rollup_attributes, spend, usage_attributes
+from .accounting import Priced, cost_attributes, price, rollup_attributes, spend, usage_attributes
 from .content import capture_input, capture_output, exception_messages_on, record_exception
 from .exceptions import error_type
 from .span_attributes import set_valid_attributes
@@ -137,9 +137,16 @@ class Call:
         if STATE.capture_content and span.is_recording():
             capture_input(span, spec.kind, spec.signature, args, kwargs, STATE.max_content_length)
         self.resources0: tuple[float, float | None] | None = None
-        if spec.kind in (KIND_TOOL, KIND_LLM):
+        if spec.kind in (KIND_TOOL, KIND_LLM):  # what the advisor needs of the arguments (inline: a call is ~1 µs)
             try:
-                self._advisor_start(parent, args, kwargs, model)
+                if parent is not None and parent.failed is not None and spec in parent.failed:
+                    self.retry = True
+                    parent.retries += 1
+                advisor = STATE.advisor
+                if advisor.fingerprints:
+                    self.fp = fingerprint(args, kwargs)
+                    if spec.kind == KIND_LLM and (args or kwargs):
+                        self.prefix = advisor.prefix_key(spec.provider, model, args, kwargs)
             except Exception:  # noqa: BLE001 - arguments that cannot be read cost the call its hints, not its span
                 log_internal_error("advisor_start")
         elif STATE.resource_deltas and spec.kind == KIND_AGENT and span.is_recording():
@@ -148,18 +155,6 @@ class Call:
         if attach:
             self.token = _attach(self.ctx)
         self.t0 = _perf()
-
-    def _advisor_start(
-        self, parent: Call | None, args: tuple[Any, ...], kwargs: dict[str, Any], model: str | None
-    ) -> None:
-        if parent is not None and parent.failed is not None and self.spec in parent.failed:
-            self.retry = True
-            parent.retries += 1
-        advisor = STATE.advisor
-        if advisor.fingerprints:
-            self.fp = fingerprint(args, kwargs)
-            if self.spec.kind == KIND_LLM:
-                self.prefix = advisor.prefix_key(self.spec.provider, model, args, kwargs)
 
     # --- context handling (streams attach around each step, never across a yield) ---------------
     def enter(self) -> object:
@@ -294,11 +289,22 @@ class Call:
             if usage is None and self.foreign_usage is not None:  # nothing read from the result: use theirs
                 usage = self.usage = self.foreign_usage
             series = self._series(error)
-            # Recorded after the span's context is detached: with the default trace-based exemplar filter an
-            # exemplar links to the enclosing span (same trace); offering one per call for the span itself
-            # costs ~1.5 µs, a fifth of our whole budget.
-            series[0].record(duration)
             kind = self.spec.kind
+            priced: Priced | None = None
+            inference = series[8]
+            if usage is not None and inference is not None:  # only LLM calls hold usage
+                # No token counts and no reported cost: the price is unknown, not zero.
+                if usage.has_tokens() or usage.provider_cost is not None:
+                    priced = price(usage, self.spec.provider, self.request_model, None, _accounting.clock() - duration)
+                # Duration, tokens and cost at once (recorded after the span's context is detached: with the
+                # default trace-based exemplar filter an exemplar links to the enclosing span, same trace; one
+                # per call for the span itself would cost ~1.5 µs).
+                if priced is not None:
+                    inference.record(duration, usage, priced[0], priced[1])
+                else:
+                    inference.record(duration, usage, None, "")
+            else:
+                series[0].record(duration)
             if kind == KIND_AGENT:
                 series[1].record(self.inference_calls)  # type: ignore[union-attr] - agents always have both
                 series[7].record(self.tool_calls)  # type: ignore[union-attr]
@@ -306,15 +312,7 @@ class Call:
                 agent_call = self.agent_call
                 if agent_call is not None and not agent_call.ended:
                     agent_call.count_child(kind == KIND_LLM)
-            priced: Priced | None = None
-            if usage is not None:  # only LLM calls hold usage (record_usage elsewhere goes to totals)
-                record_tokens(usage, series[1], series[2], series[5])
-                # No token counts and no reported cost: the price is unknown, not zero.
-                priced = (
-                    price(usage, self.spec.provider, self.request_model, series[4], _accounting.clock() - duration)
-                    if usage.has_tokens() or usage.provider_cost is not None
-                    else None
-                )
+            if usage is not None:
                 if priced is not None:
                     self.cost += priced[0]
                     spend(
@@ -329,7 +327,12 @@ class Call:
                         if provider is not None:
                             attrs[sc.GEN_AI_PROVIDER_NAME] = provider
                     set_valid_attributes(span, attrs)
-            if self.totals is not None or self.chunks or usage is not None or self.cost:
+            if (
+                self.totals is not None
+                or self.chunks
+                or (self.parent is not None and (usage is not None or self.cost))
+                or (self.cost and kind in (KIND_AGENT, KIND_WORKFLOW))
+            ):  # a top-level LLM call without a stream has nothing to roll up
                 self._end_rollup(span, usage)
             if self.resources0 is not None:
                 cpu, rss = process_usage()

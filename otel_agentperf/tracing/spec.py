@@ -13,17 +13,14 @@ from .._errors import warn_once
 from .._text import clean
 from ..cost.providers import infer_provider
 from ..telemetry.instruments import (
-    CACHE_READ,
     INFERENCE_CALLS,
     KIND_AGENT,
     KIND_LLM,
     KIND_TOOL,
     KIND_WORKFLOW,
-    TIME_PER_OUTPUT_CHUNK,
-    TIME_TO_FIRST_CHUNK,
-    TOKEN_USAGE,
     TOOL_CALLS,
     CostSeries,
+    InferenceSeries,
     LabelTable,
     Series,
 )
@@ -38,9 +35,11 @@ SeriesTuple = tuple[
     Series | None,
     Series | None,
     Series | None,
+    InferenceSeries | None,
 ]
 """Duration; for LLM calls input tokens, output tokens, time to first chunk, cost, cache-read tokens, time
-per output chunk; for agents, at 1 and 7, inference calls and tool calls per invocation."""
+per output chunk, and at 8 all that the end of a call records at once; for agents, at 1 and 7, inference calls
+and tool calls per invocation."""
 
 
 MAX_NAME = 128
@@ -158,6 +157,19 @@ class Spec:
 
     def _resolve(self, attrs: dict[str, Any], tokens_in: dict[str, Any], tokens_out: dict[str, Any]) -> SeriesTuple:
         instruments = STATE.instruments
+        if self.kind == KIND_LLM:
+            inference, first_chunk, per_chunk = instruments.inference_series(attrs, tokens_in, tokens_out)
+            return (
+                inference.duration,
+                inference.input,
+                inference.output,
+                first_chunk,
+                inference.cost,
+                inference.cache,
+                per_chunk,
+                None,
+                inference,
+            )
         duration = instruments.series(self.kind, attrs)
         if self.kind == KIND_AGENT:
             counts = {sc.GEN_AI_OPERATION_NAME: self.operation, sc.GEN_AI_AGENT_NAME: attrs.get(sc.GEN_AI_AGENT_NAME)}
@@ -171,20 +183,9 @@ class Spec:
                 None,
                 None,
                 instruments.series(TOOL_CALLS, counts),
+                None,
             )
-        if self.kind != KIND_LLM:
-            return duration, None, None, None, None, None, None, None
-        no_error = {k: v for k, v in attrs.items() if k != sc.ERROR_TYPE}
-        return (
-            duration,
-            instruments.series(TOKEN_USAGE, tokens_in),
-            instruments.series(TOKEN_USAGE, tokens_out),
-            instruments.series(TIME_TO_FIRST_CHUNK, no_error),
-            instruments.cost_series(attrs),
-            instruments.series(CACHE_READ, no_error),
-            instruments.series(TIME_PER_OUTPUT_CHUNK, no_error),
-            None,
-        )
+        return duration, None, None, None, None, None, None, None, None
 
     def _build_labels(
         self, agent: str | None, model: str | None, response_model: str | None, error: str | None
