@@ -20,7 +20,8 @@ clock: Callable[[], float] = time.time
 tests pin this so that a result never depends on when the suite runs."""
 
 
-def usage_attributes(usage: Usage, *, with_meta: bool) -> dict[str, Any]:
+def usage_attributes(usage: Usage, priced: Priced | None, *, with_meta: bool) -> dict[str, Any]:
+    """The span attributes of one inference's usage and, when priced, its cost."""
     attrs: dict[str, Any] = {}
     if usage.input_tokens is not None:
         attrs[sc.GEN_AI_USAGE_INPUT_TOKENS] = usage.input_tokens
@@ -39,6 +40,12 @@ def usage_attributes(usage: Usage, *, with_meta: bool) -> dict[str, Any]:
             attrs[sc.GEN_AI_RESPONSE_ID] = usage.response_id
         if usage.finish_reasons:
             attrs[sc.GEN_AI_RESPONSE_FINISH_REASONS] = usage.finish_reasons  # a tuple, as the SDK stores it
+    if priced is not None:
+        attrs[sc.GEN_AI_USAGE_COST_AMOUNT] = priced[0]
+        attrs[sc.GEN_AI_USAGE_COST_CURRENCY] = sc.COST_CURRENCY
+        attrs[sc.GEN_AI_USAGE_COST_SOURCE] = priced[1]
+        if priced[2] is not None:
+            attrs[sc.AGENTPERF_COST_PRICE_WINDOW] = priced[2]
     return attrs
 
 
@@ -122,17 +129,6 @@ def unpriced(provider: str | None, model: str | None) -> None:
         provider,
         name,
     )
-
-
-def cost_attributes(usd: float, source: str, window: str | None) -> dict[str, Any]:
-    attrs: dict[str, Any] = {
-        sc.GEN_AI_USAGE_COST_AMOUNT: usd,
-        sc.GEN_AI_USAGE_COST_CURRENCY: sc.COST_CURRENCY,
-        sc.GEN_AI_USAGE_COST_SOURCE: source,
-    }
-    if window is not None:
-        attrs[sc.AGENTPERF_COST_PRICE_WINDOW] = window
-    return attrs
 
 
 def spend(usd: float, agent: str | None, model: str | None, conversation: str | None, usage: Usage | None) -> None:

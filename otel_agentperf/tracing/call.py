@@ -31,7 +31,7 @@ from ..telemetry.instruments import (
 from ..telemetry.process_usage import process_usage
 from . import accounting as _accounting
 from . import runtime_context
-from .accounting import Priced, cost_attributes, price, rollup_attributes, spend, usage_attributes
+from .accounting import Priced, price, rollup_attributes, spend, usage_attributes
 from .content import capture_input, capture_output, exception_messages_on, record_exception
 from .exceptions import error_type
 from .span_attributes import set_valid_attributes
@@ -319,9 +319,7 @@ class Call:
                         priced[0], self.agent_name, usage.response_model or self.request_model, self.conversation, usage
                     )
                 if span.is_recording():  # an unsampled call builds no attributes
-                    attrs = usage_attributes(usage, with_meta=True)
-                    if priced is not None:
-                        attrs.update(cost_attributes(*priced))
+                    attrs = usage_attributes(usage, priced, with_meta=True)
                     if self.request_model is None and self.spec.provider is None:
                         provider = infer_provider(usage.response_model)  # model known only from the response
                         if provider is not None:

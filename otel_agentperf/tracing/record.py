@@ -21,7 +21,7 @@ from ..insights.forecast import Health, budget_projection
 from ..insights.suggest import Rule, Suggestion
 from ..telemetry.instruments import CACHE_READ, KIND_LLM, TOKEN_USAGE, CostSeries, Series
 from . import accounting as _accounting
-from .accounting import cost_attributes, price, record_tokens, spend, usage_attributes
+from .accounting import price, record_tokens, spend, usage_attributes
 from .call import CONVERSATION_KEY, Call, current_call
 from .state import STATE, SeriesCache
 
@@ -126,9 +126,7 @@ def _apply(usage: Usage, provider: str | None, *, explicit: bool) -> None:
         return
     span = trace.get_current_span()
     if span.is_recording():
-        attrs = usage_attributes(usage, with_meta=False)
-        if priced is not None:
-            attrs.update(cost_attributes(*priced))
+        attrs = usage_attributes(usage, priced, with_meta=False)
         span.set_attributes(attrs)
 
 
