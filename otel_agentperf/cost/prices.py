@@ -11,7 +11,7 @@ A model whose price changes within a UTC day (DeepSeek's off-peak hours) carries
 from __future__ import annotations
 
 from bisect import bisect_right
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .._errors import warn_once
 from .usage import Usage
@@ -41,6 +41,10 @@ class Rate:
         return self.per_mtok
 
 
+Rates = tuple[float | None, float | None, float | None, float | None, float | None]
+"""Input, cache read, cache write, output and reasoning USD per million tokens (``None``: no such rate)."""
+
+
 @dataclass(frozen=True)
 class ModelPrices:
     """What one model costs; ``source`` says where the numbers come from."""
@@ -56,6 +60,23 @@ class ModelPrices:
     source: str = "override"
     # Time-of-day prices: the UTC day split into windows, each with its own flat-rate ``ModelPrices``.
     windows: tuple[PriceWindow, ...] = ()
+    # The rates when none is tiered (most models): ``cost`` then calls no ``Rate.at`` (~0.5 µs of each call).
+    _flat: Rates | None = field(init=False, repr=False, compare=False, default=None)
+
+    def __post_init__(self) -> None:
+        rates = (self.input, self.cache_read, self.cache_write, self.output, self.reasoning)
+        if not any(rate is not None and rate.tiers for rate in rates):
+            object.__setattr__(self, "_flat", self._rates(0))  # frozen: set once, here
+
+    def _rates(self, total_input: int) -> Rates:
+        """The rates of a request with ``total_input`` input tokens (tiers applied)."""
+        return (
+            None if self.input is None else self.input.at(total_input),
+            None if self.cache_read is None else self.cache_read.at(total_input),
+            None if self.cache_write is None else self.cache_write.at(total_input),
+            None if self.output is None else self.output.at(total_input),
+            None if self.reasoning is None else self.reasoning.at(total_input),
+        )
 
     def window(self, when: float) -> PriceWindow | None:
         """The time-of-day window in force at ``when`` (seconds since the epoch); ``None`` for a flat price."""
@@ -82,11 +103,12 @@ class ModelPrices:
         if self.windows:
             return self.at(at).cost(usage, at)
         total_in = usage.input_tokens or 0
+        rate_in, rate_read, rate_write, rate_out, rate_reasoning = self._flat or self._rates(total_in)
         out = usage.output_tokens or 0
         # Cached and reasoning tokens leave the plain rate only when the model has a rate for them.
-        read = (usage.cache_read_tokens or 0) if self.cache_read is not None else 0
-        write = (usage.cache_write_tokens or 0) if self.cache_write is not None else 0
-        reasoning = (usage.reasoning_tokens or 0) if self.reasoning is not None else 0
+        read = (usage.cache_read_tokens or 0) if rate_read is not None else 0
+        write = (usage.cache_write_tokens or 0) if rate_write is not None else 0
+        reasoning = (usage.reasoning_tokens or 0) if rate_reasoning is not None else 0
         uncached = total_in - read - write
         if uncached < 0:
             warn_once(
@@ -99,16 +121,16 @@ class ModelPrices:
         if plain_out < 0:
             plain_out = 0
         usd = 0.0
-        if self.input is not None:
-            usd += uncached * self.input.at(total_in)
-        if self.cache_read is not None:
-            usd += read * self.cache_read.at(total_in)
-        if self.cache_write is not None:
-            usd += write * self.cache_write.at(total_in)
-        if self.output is not None:
-            usd += plain_out * self.output.at(total_in)
-        if self.reasoning is not None:
-            usd += reasoning * self.reasoning.at(total_in)
+        if rate_in is not None:
+            usd += uncached * rate_in
+        if rate_read is not None:
+            usd += read * rate_read
+        if rate_write is not None:
+            usd += write * rate_write
+        if rate_out is not None:
+            usd += plain_out * rate_out
+        if rate_reasoning is not None:
+            usd += reasoning * rate_reasoning
         return usd / 1_000_000 + self.per_request
 
 
