@@ -135,11 +135,13 @@ class Spec:
     ) -> SeriesTuple:
         """The metric series (duration, input tokens, output tokens, time to first chunk) of a label set."""
         cache = self._series
+        key = (agent, model, response_model, error)
         if cache.generation == STATE.generation:
             if error is None and self._static_series is not None:
                 return self._static_series
-        key = (agent, model, response_model, error)
-        found = cache.lookup(key)
+            found = cache.get(key)  # what cache.lookup does once the generation is known to be current
+        else:
+            found = cache.lookup(key)  # empties the cache
         if found is not None:
             return found
         built = self._resolve(*self._build_labels(agent, model, response_model, error))
