@@ -195,20 +195,13 @@ def _openai_chat_fast(fields: dict[str, Any]) -> Usage | None:
     completion = raw.get("completion_tokens")
     if prompt is None and completion is None:
         return None
-    read = write = reasoning = None
-    details = raw.get("prompt_tokens_details")
-    if details is not None:
-        details = view(details)
-        if details is None:
-            return None
-        read = details.get("cached_tokens")
-        write = details.get("cache_write_tokens")
-    details = raw.get("completion_tokens_details")
-    if details is not None:
-        details = view(details)
-        if details is None:
-            return None
-        reasoning = details.get("reasoning_tokens")
+    prompt_details = _part(raw.get("prompt_tokens_details"))
+    completion_details = _part(raw.get("completion_tokens_details"))
+    if prompt_details is None or completion_details is None:
+        return None
+    read = prompt_details.get("cached_tokens")
+    write = prompt_details.get("cache_write_tokens")
+    reasoning = completion_details.get("reasoning_tokens")
     for count in (prompt, completion, read, write, reasoning):
         if count is not None and not (type(count) is int and 0 <= count <= MAX_TOKENS):
             return None
@@ -243,6 +236,14 @@ def _openai_chat_fast(fields: dict[str, Any]) -> Usage | None:
         response_id[:_MAX_TEXT] if response_id else None,
         reasons,
     )
+
+
+_NO_FIELDS: dict[str, Any] = {}
+
+
+def _part(value: Any) -> dict[str, Any] | None:
+    """The fields of an optional part of a response: none when it is absent, ``None`` when they are no dict."""
+    return _NO_FIELDS if value is None else view(value)
 
 
 def _extract(obj: Any) -> Usage | None:

@@ -98,19 +98,12 @@ class Cell:
     def record(self, value: float) -> None:
         if not 0 <= value < math.inf:  # also false for NaN: such values are dropped, as the SDK does
             return
-        index = bisect_left(self.bounds, value)  # bucket i holds (bounds[i-1], bounds[i]]
         with self.lock:
-            self.counts[index] += 1
-            self.count += 1
-            self.sum += value
-            if value < self.min:
-                self.min = value
-            if value > self.max:
-                self.max = value
+            self.add(value)
 
     def add(self, value: float) -> None:
         """``record`` for a caller that holds ``lock`` and has checked ``value`` (finite, not negative)."""
-        self.counts[bisect_left(self.bounds, value)] += 1
+        self.counts[bisect_left(self.bounds, value)] += 1  # bucket i holds (bounds[i-1], bounds[i]]
         self.count += 1
         self.sum += value
         if value < self.min:
