@@ -18,6 +18,8 @@ from typing import Any, cast
 
 from opentelemetry.trace import Span
 
+from .unsampled import start_unsampled_child
+
 _MAX_CLASSES = 64
 _direct: dict[type[Any], bool] = {}  # span class -> its attributes can be added directly
 
@@ -131,8 +133,12 @@ def _judge(active: Any, processors: Any, sampler: Any) -> bool:
 
 def start_span(tracer: Any, name: str, context: Any, kind: Any, attributes: dict[str, Any]) -> Span:
     """``tracer.start_span(name, context, kind, attributes)``, the attributes set after the start when nobody
-    looks at them at the start (see above)."""
+    looks at them at the start (see above). A dropped child of one of our dropped spans is built without the
+    tracer when its span is known in advance (``unsampled.py``)."""
     global _verdict
+    unsampled = start_unsampled_child(tracer, context)
+    if unsampled is not None:
+        return unsampled
     try:
         active = tracer.span_processor
         processors = active._span_processors

@@ -1,0 +1,143 @@
+"""A dropped child of a local unsampled span, built without asking the SDK an answer it can only give one way.
+
+``configure(sample_ratio=r)`` samples with ``ParentBased(TraceIdRatioBased(r))``. Under a dropped root every
+call below is dropped too, and ``Tracer.start_span`` spends ~5–8 µs per call to find that out: parent lookup,
+``ParentBased.should_sample`` choosing its ``local_parent_not_sampled`` delegate, ``ALWAYS_OFF`` returning DROP
+with the parent's trace state, the trace flags, a ``SpanContext``, a ``NonRecordingSpan``. When the answer is
+fixed by what we can see, we build that same span ourselves:
+
+* the parent in the context is exactly ``NonRecordingSpan`` (a subclass may report another context) with
+  exactly a ``SpanContext`` that is valid, local and not sampled: ``ParentBased`` takes ``local_parent_not_sampled``;
+* the tracer is exactly the SDK's ``Tracer`` (a subclass may override ``start_span``), enabled (its tracer
+  configurator can disable it: then the SDK returns the parent's context), with the SDK's internal metrics
+  off (with them on, a dropped span still counts in ``otel.sdk.span.started``);
+* its sampler is the SDK's ``ParentBased`` or one of the SDK's subclasses that only set its delegates
+  (``ParentBasedTraceIdRatio``, the env's parent-based always on/off), with the SDK's ``should_sample`` and
+  none set on the instance, and its ``local_parent_not_sampled`` is the SDK's ``StaticSampler`` (or its
+  ``_AlwaysOff``) deciding DROP, which ignores everything but the parent's trace state;
+* the installed SDK is one whose ``Tracer.start_span`` we have read (below).
+
+Then the SDK would return ``NonRecordingSpan(SpanContext(parent.trace_id, id_generator.generate_span_id(),
+is_remote=False, trace_flags=DEFAULT plus RANDOM_TRACE_ID when it applies, trace_state=parent.trace_state))``
+and nothing else happens for a dropped span (no processor sees it). The RANDOM_TRACE_ID bit is the one thing
+the versions differ on: 1.42.0 sets it when the tracer's id generator says its trace ids are random, from
+1.42.1 on (open-telemetry/opentelemetry-python#5241) a child keeps its parent's bit. ``start_span`` was read
+in 1.42.0, 1.42.1, 1.43.0, 1.44.0 and 1.45.x (``sampling.py`` likewise); a later SDK takes the SDK's path
+until someone reads it again and widens ``_LAST_READ`` (``tests/test_unsampled_children.py`` fails then, on
+purpose). Anything else, or any surprise, goes to ``tracer.start_span``. The verdict on a tracer, its sampler
+and that delegate is kept for the three objects last seen, so each call re-checks them by identity only (a
+delegate or decision mutated in place is not noticed, nor is a ``should_sample`` patched on the class).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, cast
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, TraceFlags
+
+# The context key under which OpenTelemetry keeps the current span, found through the public API.
+_SPAN_KEY = next(iter(trace.set_span_in_context(trace.INVALID_SPAN, otel_context.Context())))
+_SAMPLED = TraceFlags.SAMPLED
+_RANDOM_BIT = TraceFlags.RANDOM_TRACE_ID
+_DEFAULT_FLAGS = TraceFlags(TraceFlags.DEFAULT)
+_RANDOM_FLAGS = TraceFlags(TraceFlags.DEFAULT | TraceFlags.RANDOM_TRACE_ID)
+
+# How the installed SDK sets RANDOM_TRACE_ID on a child of a valid parent (None: not an SDK we have read).
+_NOT_READ, _FROM_GENERATOR, _FROM_PARENT = 0, 1, 2
+_LAST_READ = (1, 45)  # the newest minor release whose start_span was read
+_rule: int | None = None  # decided on first use
+
+_verdict: tuple[object, object, object, bool] = (None, None, None, False)  # tracer, sampler, delegate, eligible
+
+
+def _read_rule() -> int:
+    try:
+        from opentelemetry.sdk.version import __version__
+
+        found = re.match(r"(\d+)\.(\d+)\.(\d+)", __version__)
+        if found is None:
+            return _NOT_READ
+        version = (int(found[1]), int(found[2]), int(found[3]))
+        if version == (1, 42, 0):
+            return _FROM_GENERATOR
+        if (1, 42, 1) <= version and version[:2] <= _LAST_READ:
+            return _FROM_PARENT
+    except Exception:  # noqa: BLE001 - unknown: the SDK's path
+        pass
+    return _NOT_READ
+
+
+def _is_sdk(obj: object, module: str, names: tuple[str, ...]) -> bool:
+    cls = cast("type[Any]", type(obj))
+    return cls.__module__ == module and cls.__name__ in names
+
+
+def _judge(tracer: Any, sampler: Any, delegate: Any) -> bool:
+    try:
+        from opentelemetry.sdk.trace.sampling import Decision, ParentBased, StaticSampler
+
+        return (
+            _is_sdk(tracer, "opentelemetry.sdk.trace", ("Tracer",))
+            and _is_sdk(tracer._tracer_metrics, "opentelemetry.sdk.trace._tracer_metrics", ("NoOpTracerMetrics",))
+            and _is_sdk(
+                sampler,
+                "opentelemetry.sdk.trace.sampling",
+                ("ParentBased", "ParentBasedTraceIdRatio", "_ParentBasedAlwaysOn", "_ParentBasedAlwaysOff"),
+            )
+            and cast("type[Any]", type(sampler)).should_sample is ParentBased.should_sample
+            and "should_sample" not in vars(sampler)
+            and _is_sdk(delegate, "opentelemetry.sdk.trace.sampling", ("StaticSampler", "_AlwaysOff"))
+            and cast("type[Any]", type(delegate)).should_sample is StaticSampler.should_sample
+            and "should_sample" not in vars(delegate)
+            and delegate._decision is Decision.DROP
+        )
+    except Exception:  # noqa: BLE001 - unsure: the SDK's path
+        return False
+
+
+def start_unsampled_child(tracer: Any, context: Any) -> Span | None:
+    """The span ``tracer.start_span(name, context, ...)`` would return, when it is a dropped child of a local
+    unsampled parent and the SDK could answer only that (see above); ``None``: ask the tracer."""
+    global _rule, _verdict
+    try:
+        parent = context.get(_SPAN_KEY)
+        if type(parent) is not NonRecordingSpan:
+            return None
+        parent_context = parent.get_span_context()
+        if (
+            type(parent_context) is not SpanContext
+            or parent_context.is_remote
+            or parent_context.trace_flags & _SAMPLED
+            or not parent_context.is_valid
+        ):
+            return None
+        sampler = getattr(tracer, "sampler", None)
+        delegate = getattr(sampler, "_local_parent_not_sampled", None)
+        verdict = _verdict
+        if tracer is not verdict[0] or sampler is not verdict[1] or delegate is not verdict[2]:
+            verdict = _verdict = (tracer, sampler, delegate, _judge(tracer, sampler, delegate))
+        if not verdict[3] or tracer._tracer_config.is_enabled is not True:
+            return None
+        rule = _rule
+        if rule is None:
+            rule = _rule = _read_rule()
+        if rule == _FROM_PARENT:
+            random_trace_id = parent_context.trace_flags & _RANDOM_BIT
+        elif rule == _FROM_GENERATOR:
+            random_trace_id = tracer.id_generator.is_trace_id_random()
+        else:
+            return None
+        return NonRecordingSpan(
+            SpanContext(
+                parent_context.trace_id,
+                tracer.id_generator.generate_span_id(),
+                is_remote=False,
+                trace_flags=_RANDOM_FLAGS if random_trace_id else _DEFAULT_FLAGS,
+                trace_state=parent_context.trace_state,
+            )
+        )
+    except Exception:  # noqa: BLE001 - any surprise: the SDK's path, which raises or not as it would have
+        return None
