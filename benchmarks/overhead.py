@@ -270,6 +270,15 @@ def unsampled_variants(tp: TracerProvider) -> list[tuple[str, Callable[[int], fl
         with sdk_tracer.start_as_current_span("invoke_agent planner"):
             trivial()
 
+    tool = ap.trace_tool("search")(trivial)
+
+    @ap.trace_agent("p")
+    def agent_around(n: int) -> float:  # times its n tool calls only: the agent's own start and end are outside
+        t0 = _cpu()
+        for _ in range(n):
+            tool()
+        return _cpu() - t0
+
     response = {"model": "gpt-4o-mini-2024-07-18", "usage": {"prompt_tokens": 1200, "completion_tokens": 300}}
     return [
         ("OpenTelemetry API no-op span (no SDK)", sync_runner(api_noop)),
@@ -279,6 +288,7 @@ def unsampled_variants(tp: TracerProvider) -> list[tuple[str, Callable[[int], fl
             "@trace_llm sync with tokens, unsampled",
             sync_runner(ap.trace_llm(provider="openai", model="gpt-4o-mini")(lambda: response)),
         ),
+        ("@trace_tool sync inside an unsampled @trace_agent (per tool call)", agent_around),
     ]
 
 

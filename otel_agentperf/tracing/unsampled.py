@@ -23,8 +23,8 @@ and nothing else happens for a dropped span (no processor sees it). The RANDOM_T
 the versions differ on: 1.42.0 sets it when the tracer's id generator says its trace ids are random, from
 1.42.1 on (open-telemetry/opentelemetry-python#5241) a child keeps its parent's bit. ``start_span`` was read
 in 1.42.0, 1.42.1, 1.43.0, 1.44.0 and 1.45.x (``sampling.py`` likewise); a later SDK takes the SDK's path
-until someone reads it again and widens ``_LAST_READ`` (``tests/test_unsampled_children.py`` fails then, on
-purpose). Anything else, or any surprise, goes to ``tracer.start_span``. The verdict on a tracer, its sampler
+until someone reads it again and widens ``_LAST_READ``: the same span, through the tracer (the tests check
+whichever applies). Anything else, or any surprise, goes to ``tracer.start_span``. The verdict on a tracer, its sampler
 and that delegate is kept for the three objects last seen, so each call re-checks them by identity only (a
 delegate or decision mutated in place is not noticed, nor is a ``should_sample`` patched on the class).
 """
