@@ -47,9 +47,7 @@ _get_current = runtime_context.get_current
 _attach = runtime_context.attach
 _detach = runtime_context.detach
 _Context = otel_context.Context
-# The context key under which OpenTelemetry keeps the current span, found through the public API so
-# that one new Context (not two copies via set_span_in_context + set_value) is built per call.
-_SPAN_KEY = next(iter(trace.set_span_in_context(trace.INVALID_SPAN, otel_context.Context())))
+_SPAN_KEY = runtime_context.SPAN_KEY  # one new Context per call, not two copies via set_span_in_context + set_value
 _rollup_lock = new_lock()
 
 

@@ -13,7 +13,12 @@ from contextvars import ContextVar
 from typing import Any
 
 from opentelemetry import context as otel_context
+from opentelemetry import trace
 from opentelemetry.context import Context
+
+SPAN_KEY = next(iter(trace.set_span_in_context(trace.INVALID_SPAN, otel_context.Context())))
+"""The context key under which OpenTelemetry keeps the current span, found through the public API (so that a
+call builds its one ``Context`` directly, and a parent span is read without ``trace.get_current_span``)."""
 
 
 def _public_detach(token: Any) -> None:

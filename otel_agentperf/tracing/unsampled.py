@@ -34,12 +34,10 @@ from __future__ import annotations
 import re
 from typing import Any, cast
 
-from opentelemetry import context as otel_context
-from opentelemetry import trace
 from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, TraceFlags
 
-# The context key under which OpenTelemetry keeps the current span, found through the public API.
-_SPAN_KEY = next(iter(trace.set_span_in_context(trace.INVALID_SPAN, otel_context.Context())))
+from .runtime_context import SPAN_KEY
+
 _SAMPLED = TraceFlags.SAMPLED
 _RANDOM_BIT = TraceFlags.RANDOM_TRACE_ID
 _DEFAULT_FLAGS = TraceFlags(TraceFlags.DEFAULT)
@@ -103,7 +101,7 @@ def start_unsampled_child(tracer: Any, context: Any) -> Span | None:
     unsampled parent and the SDK could answer only that (see above); ``None``: ask the tracer."""
     global _rule, _verdict
     try:
-        parent = context.get(_SPAN_KEY)
+        parent = context.get(SPAN_KEY)
         if type(parent) is not NonRecordingSpan:
             return None
         parent_context = parent.get_span_context()
