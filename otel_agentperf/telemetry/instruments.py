@@ -20,7 +20,6 @@ if TYPE_CHECKING:  # aggregate imports the SDK's metrics package: only configure
 KIND_AGENT = 0
 KIND_TOOL = 1
 KIND_LLM = 2
-CLIENT_OPERATION = KIND_LLM  # the LLM kind's duration histogram
 KIND_WORKFLOW = 3
 TOKEN_USAGE = 4
 TIME_TO_FIRST_CHUNK = 5
@@ -127,6 +126,16 @@ class CostSeries:
         return self._instruments.series(COST, {**self._attributes, sc.GEN_AI_USAGE_COST_SOURCE: source})
 
 
+def record_tokens(usage: Any, input_series: Series, output_series: Series, cache_series: Series) -> None:
+    """The token counts of a ``Usage`` (sane counts: ints within 0…10¹²), one ``record`` each."""
+    if usage.input_tokens is not None:
+        input_series.record(usage.input_tokens)
+    if usage.output_tokens is not None:
+        output_series.record(usage.output_tokens)
+    if usage.cache_read_tokens:
+        cache_series.record(usage.cache_read_tokens)
+
+
 class InferenceSeries:
     """What one LLM label set records at the end of each call: duration, input and output tokens, cache reads
     and cost. On our own cells (which share one lock per provider) all of them are updated under a single
@@ -155,12 +164,7 @@ class InferenceSeries:
         cells = self._cells
         if cells is None or (cost is not None and getattr(cost, "lock", None) is not cells[0]):
             self.duration.record(seconds)
-            if usage.input_tokens is not None:
-                self.input.record(usage.input_tokens)
-            if usage.output_tokens is not None:
-                self.output.record(usage.output_tokens)
-            if usage.cache_read_tokens:
-                self.cache.record(usage.cache_read_tokens)
+            record_tokens(usage, self.input, self.output, self.cache)
             if cost is not None:
                 cost.record(usd)
             return
@@ -227,7 +231,7 @@ class Instruments:
         and its time-to-first-chunk and time-per-chunk series (labelled without ``error.type``)."""
         no_error = {k: v for k, v in attributes.items() if k != sc.ERROR_TYPE}
         inference = InferenceSeries(
-            self.series(CLIENT_OPERATION, attributes),
+            self.series(KIND_LLM, attributes),  # the LLM kind's duration
             self.series(TOKEN_USAGE, tokens_in),
             self.series(TOKEN_USAGE, tokens_out),
             self.series(CACHE_READ, no_error),

@@ -10,7 +10,7 @@ from typing import Any
 from .. import semconv as sc
 from .._errors import warn_once
 from ..cost.usage import Usage
-from ..telemetry.instruments import CostSeries, Series
+from ..telemetry.instruments import CostSeries
 from .state import STATE
 
 _MAX_NAME = 128
@@ -63,17 +63,6 @@ def rollup_attributes(totals: Usage) -> dict[str, Any]:
         if value is not None:
             attrs[name] = value
     return attrs
-
-
-def record_tokens(
-    usage: Usage, input_series: Series | None, output_series: Series | None, cache_series: Series | None = None
-) -> None:
-    if usage.input_tokens is not None and input_series is not None:
-        input_series.record(usage.input_tokens)
-    if usage.output_tokens is not None and output_series is not None:
-        output_series.record(usage.output_tokens)
-    if usage.cache_read_tokens and cache_series is not None:
-        cache_series.record(usage.cache_read_tokens)
 
 
 MAX_USD = 1e9

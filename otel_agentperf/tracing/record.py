@@ -19,9 +19,9 @@ from ..cost.usage import Usage, extract_usage, token_count
 from ..insights.advisor import Recommendation
 from ..insights.forecast import Health, budget_projection
 from ..insights.suggest import Rule, Suggestion
-from ..telemetry.instruments import CACHE_READ, KIND_LLM, TOKEN_USAGE, CostSeries, Series
+from ..telemetry.instruments import CACHE_READ, KIND_LLM, TOKEN_USAGE, CostSeries, Series, record_tokens
 from . import accounting as _accounting
-from .accounting import price, record_tokens, spend, usage_attributes
+from .accounting import price, spend, usage_attributes
 from .call import CONVERSATION_KEY, Call, current_call
 from .state import STATE, SeriesCache
 
