@@ -18,7 +18,7 @@ from . import semconv
 from ._errors import AgentPerfConfigError
 from ._version import VERSION
 from .cost.ledger import Budget, BudgetAlert, ConversationCost
-from .insights.advisor import Recommendation
+from .insights.recommend import Recommendation
 from .insights.suggest import Snapshot, Suggestion, Thresholds
 from .insights.suggest import make as make_suggestion
 from .tracing.decorators import Traced, llm_call, trace_agent, trace_llm, trace_tool, trace_workflow

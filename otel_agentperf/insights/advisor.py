@@ -9,12 +9,10 @@ the next invocation of the agent it concerns.
 
 from __future__ import annotations
 
-import math
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any, Protocol, cast
 
 from .. import semconv as sc
@@ -22,9 +20,10 @@ from .._errors import logger
 from .._locks import new_lock
 from ..telemetry.instruments import KIND_AGENT, KIND_LLM, KIND_TOOL  # at module level: observe() runs per call
 from .guard import RuleGuard
+from .recommend import Recommendation, recommend
 from .rules import BUILTIN_RULES
 from .rules_regression import RegressionRule
-from .stats import Stats, combine, fingerprint
+from .stats import Stats, Tally, combine, fingerprint
 from .suggest import Rule, Snapshot, Suggestion, Thresholds, evaluate, health_score
 
 
@@ -77,16 +76,6 @@ _MAX_PENDING = 512  # agents with suggestions waiting for their next span (oldes
 _GAUGE_MAX_AGE_S = 5.0
 _MAX_GAUGE_SERIES = 100
 _PREFIX_MIN_CHARS = 4000  # ~1000 tokens: the smallest prefix providers cache
-
-
-@dataclass(frozen=True)
-class Recommendation:
-    """What ``ap.recommend`` advises for the next call."""
-
-    model: str | None
-    timeout_s: float | None
-    reason: str
-    scores: dict[str, float]
 
 
 class Advisor:
@@ -146,38 +135,75 @@ class Advisor:
             return None
         return f"{provider or ''}/{model or ''}", hash(first[:8000]), len(first)
 
-    def observe(self, call: ObservedCall, now: float, duration: float, error: str | None, usd: float | None) -> None:
+    def tally(self, kind: int, agent: str | None, provider: str | None, name: str | None) -> Tally | None:
+        """Where a call of ``kind`` is counted: an agent's row by its name; a tool's by its ``name``; a model
+        call's by (agent, provider, model ``name``). ``None`` for kinds without statistics (workflows)."""
+        stats = self.stats
+        if kind == KIND_LLM:
+            return self._model_tally(agent, provider, name)
+        if kind == KIND_TOOL:
+            name = name or ""
+            return Tally(stats, stats.tools, (name,), f"tool:{name}", f"tool {name}")
+        if kind == KIND_AGENT:
+            return Tally(stats, stats.agents, (agent or "",), "", f"agent {agent}")
+        return None
+
+    def _model_tally(self, agent: str | None, provider: str | None, model: str | None) -> Tally:
+        stats = self.stats
+        model = model or ""
+        return Tally(stats, stats.agent_models, (agent or "", provider or "", model), f"llm:{model}", f"llm {model}")
+
+    def observe(
+        self,
+        call: ObservedCall,
+        now: float,
+        duration: float,
+        error: str | None,
+        usd: float | None,
+        tally: Tally | None = None,
+    ) -> None:
+        """A finished call, counted by ``tally`` when the call path resolved it for this advisor and this call's
+        key (``tally()`` of the call's kind, agent, provider and tool name or model), else by its key."""
         stats = self.stats
         spec = call.spec
         kind = spec.kind
         agent = call.agent_name
+        usage = call.usage
+        if tally is None or tally.stats is not stats:
+            if kind == KIND_LLM:
+                name = (usage.response_model if usage is not None else None) or call.request_model
+            else:
+                name = spec.name
+            tally = self.tally(kind, agent, spec.provider, name)
+            if tally is None:
+                return
         if kind == KIND_AGENT:
-            stats.observe(stats.agents, (agent or "",), now, duration, error, cost=call.cost, retries=call.retries)
+            tally.add(now, duration, error, cost=call.cost, retries=call.retries)
             parent = call.parent
             if parent is not None and parent.agent_name and parent.agent_name != agent:
-                stats.child_time(parent.agent_name, f"agent {agent}", duration)
+                stats.child_time(parent.agent_name, tally.child, duration)
             if self._pending and agent in self._pending:
                 self._attach_events(call)
             return
+        retry = call.retry
         if kind == KIND_TOOL:
-            name = spec.name or ""
-            stats.observe(stats.tools, (name,), now, duration, error, cost=call.cost, retries=int(call.retry))
-            if call.fp is not None and error is None and not call.retry:  # a retry is not a cacheable repeat
-                stats.repeats.add(f"tool:{name}", call.fp, now, duration, stats.window_s)
-            if agent:
-                stats.child_time(agent, f"tool {name}", duration)
-            return
-        if kind == KIND_LLM:
-            usage = call.usage
-            model = (usage.response_model if usage is not None else None) or call.request_model or ""
-            tin = self._observe_inference(agent, spec.provider, model, now, duration, error, usage, usd, call.retry)
-            if call.fp is not None and error is None and not call.retry:
-                stats.repeats.add(f"llm:{model}", call.fp, now, duration, stats.window_s)
+            tally.add(now, duration, error, cost=call.cost, retries=int(retry))
+        else:
+            tin = tout = tcached = 0
+            if usage is not None:
+                tin = usage.input_tokens or 0
+                tout = usage.output_tokens or 0
+                tcached = usage.cache_read_tokens or 0
+            tally.add(now, duration, error, tin, tout, tcached, usd or 0.0, int(retry))
             prefix = call.prefix
             if prefix is not None:
                 stats.prefixes.add(prefix[0], prefix[1], now, float(prefix[2]), stats.window_s)
             if call.conversation and tin:
                 stats.conversation_input(call.conversation, tin)
+        if call.fp is not None and error is None and not retry:  # a retry is not a cacheable repeat
+            stats.repeats.add(tally.scope, call.fp, now, duration, stats.window_s)
+        if agent:
+            stats.child_time(agent, tally.child, duration)
 
     def observe_foreign(
         self,
@@ -189,34 +215,17 @@ class Advisor:
         usage: Any,
         usd: float | None,
     ) -> None:
-        """An inference span of another instrumentation (from ``AgentPerfSpanProcessor``)."""
-        self._observe_inference(agent, provider, model or "", self.clock(), duration, error, usage, usd, False)
+        """An inference span of another instrumentation (from ``AgentPerfSpanProcessor``).
 
-    def _observe_inference(
-        self,
-        agent: str | None,
-        provider: str | None,
-        model: str,
-        now: float,
-        duration: float,
-        error: str | None,
-        usage: Any,
-        usd: float | None,
-        retry: bool,
-    ) -> int:
-        """One (agent, provider, model) row update and the agent's child time; returns the input tokens.
-
-        (provider, model) rows are merged from these rows at snapshot time: one table update per call.
-        """
-        stats = self.stats
+        (provider, model) rows are merged from the (agent, provider, model) rows at snapshot time: one table
+        update per call."""
+        tally = self._model_tally(agent, provider, model)
         tin = (usage.input_tokens or 0) if usage is not None else 0
         tout = (usage.output_tokens or 0) if usage is not None else 0
         tcached = (usage.cache_read_tokens or 0) if usage is not None else 0
-        key = (agent or "", provider or "", model)
-        stats.observe(stats.agent_models, key, now, duration, error, tin, tout, tcached, usd or 0.0, int(retry))
+        tally.add(self.clock(), duration, error, tin, tout, tcached, usd or 0.0)
         if agent:
-            stats.child_time(agent, f"llm {model}", duration)
-        return tin
+            self.stats.child_time(agent, tally.child, duration)
 
     def _attach_events(self, call: ObservedCall) -> None:
         with self._lock:
@@ -326,35 +335,7 @@ class Advisor:
         self, operation: str, candidates: Sequence[str], *, latency_weight: float = 0.5, min_success: float = 0.9
     ) -> Recommendation:
         snap = self.snapshot(with_resources=False)
-        rows = [r for r in snap.agent_models if r.key[0] == operation] or snap.provider_models
-        scores: dict[str, float] = {}
-        stats: dict[str, tuple[float, float, float, float]] = {}
-        for candidate in candidates:
-            matching = [r for r in rows if r.key[-1] == candidate or "/".join(r.key[-2:]) == candidate]
-            count = sum(r.count for r in matching)
-            if not count:
-                continue
-            errors = sum(r.error_count for r in matching)
-            p95 = max((r.p95 for r in matching if not math.isnan(r.p95)), default=math.nan)
-            p99 = max((r.p99 for r in matching if not math.isnan(r.p99)), default=math.nan)
-            cost = sum(r.cost for r in matching) / count
-            stats[candidate] = (1 - errors / count, p95, p99, cost)
-        if not stats:
-            first = candidates[0] if candidates else None
-            return Recommendation(first, None, "no observations yet for any candidate: using the first", {})
-        eligible = {c: s for c, s in stats.items() if s[0] >= min_success} or stats
-        max_p95 = max((s[1] for s in eligible.values() if not math.isnan(s[1])), default=1.0) or 1.0
-        max_cost = max((s[3] for s in eligible.values()), default=0.0) or 1.0
-        for candidate, (success, p95, _p99, cost) in eligible.items():
-            lat = (p95 / max_p95) if not math.isnan(p95) else 1.0
-            scores[candidate] = round(success - latency_weight * lat - (1 - latency_weight) * cost / max_cost, 4)
-        best = max(scores, key=lambda c: scores[c])
-        success, p95, p99, cost = stats[best]
-        from .suggest import recommended_timeout
-
-        timeout = recommended_timeout(p99, self.thresholds) if not math.isnan(p99) else None
-        reason = f"{best}: success {success:.1%}, p95 {p95:.2f} s, ${cost:.5f}/call over the last window"
-        return Recommendation(best, timeout, reason, scores)
+        return recommend(snap, self.thresholds, operation, candidates, latency_weight, min_success)
 
     # --- gauges (read by the observable instruments registered in _runtime) ---------------------------
     @property

@@ -72,12 +72,13 @@ class Agg:
 class Rolling:
     """``SUBWINDOWS`` aggregates rotating over time: the last ``window_s`` seconds (to one sub-window)."""
 
-    __slots__ = ("subs", "epochs", "children")
+    __slots__ = ("subs", "epochs", "children", "evicted")
 
     def __init__(self) -> None:
         self.subs = [Agg() for _ in range(SUBWINDOWS)]
         self.epochs = [-1] * SUBWINDOWS
         self.children: dict[str, float] = {}  # seconds spent in children, for "what dominates"
+        self.evicted = False  # dropped from its table: a Tally holding it looks its key up again
 
     def current(self, epoch: int) -> Agg:
         slot = epoch % SUBWINDOWS
@@ -173,7 +174,7 @@ class Table:
         self.dropped = 0
         self.rows: dict[tuple[str, ...], Rolling] = {}
 
-    def get(self, key: tuple[str, ...]) -> Rolling | None:
+    def get(self, key: tuple[str, ...]) -> Rolling:
         rolling = self.rows.get(key)
         if rolling is None:
             if len(self.rows) >= self.max_keys:
@@ -187,7 +188,9 @@ class Table:
         # list() first: copied in one step, while other threads may add keys (the call path takes no lock).
         by_age = sorted(list(self.rows.items()), key=lambda item: max(item[1].epochs))
         for old_key, _ in by_age[: max(1, self.max_keys // 8)]:
-            if self.rows.pop(old_key, None) is not None:
+            rolling = self.rows.pop(old_key, None)
+            if rolling is not None:
+                rolling.evicted = True
                 self.dropped += 1
 
     def snapshot(self, epoch: int) -> list[Row]:
@@ -231,27 +234,24 @@ class Repeats:
         return out
 
 
-@dataclass
-class Stats:
-    """Every table the rules read, with its bounds."""
+class Tally:
+    """One key of one table, resolved once per label set of a traced operation (``tracing.spec`` keeps it with
+    that label set's metric series): a call adds to its row without building the key, its repeat scope or its
+    parent's child label, or looking the row up (~1 µs of an LLM call in context). A row its table evicted is
+    looked up again by key; a tally of another ``Stats`` (``configure()`` built a new advisor) is not used."""
 
-    window_s: float = 900.0
-    started: float = field(default_factory=time.perf_counter)
-    agents: Table = field(default_factory=lambda: Table(512))
-    agent_models: Table = field(default_factory=lambda: Table(1024))
-    tools: Table = field(default_factory=lambda: Table(512))
-    repeats: Repeats = field(default_factory=lambda: Repeats(10_000))
-    prefixes: Repeats = field(default_factory=lambda: Repeats(2_000))
-    conversations: OrderedDict[str, list[int]] = field(default_factory=lambda: OrderedDict())
-    max_conversations: int = 2_000
+    __slots__ = ("stats", "table", "key", "rolling", "scope", "child")
 
-    def epoch(self, now: float) -> int:
-        return int(now // (self.window_s / SUBWINDOWS))
+    def __init__(self, stats: Stats, table: Table, key: tuple[str, ...], scope: str = "", child: str = "") -> None:
+        self.stats = stats
+        self.table = table
+        self.key = key
+        self.rolling: Rolling | None = None  # found on the first add
+        self.scope = scope  # the repeats' scope ("tool:search", "llm:gpt-4o")
+        self.child = child  # its label in the enclosing agent's breakdown ("tool search", "llm gpt-4o")
 
-    def observe(
+    def add(
         self,
-        table: Table,
-        key: tuple[str, ...],
         now: float,
         seconds: float,
         error: str | None,
@@ -261,14 +261,12 @@ class Stats:
         cost: float = 0.0,
         retries: int = 0,
     ) -> None:
-        # Runs at the end of every traced call: the lookups below are Table.get, Stats.epoch, Rolling.current and
-        # sketch_index inlined for their common case (~0.4 µs of calls).
-        rolling = table.rows.get(key)
-        if rolling is None:
-            rolling = table.get(key)
-            if rolling is None:
-                return
-        epoch = int(now // (self.window_s / SUBWINDOWS))
+        # Runs at the end of every traced call: Stats.epoch, Rolling.current and sketch_index are inlined for
+        # their common case (~0.4 µs of calls).
+        rolling = self.rolling
+        if rolling is None or rolling.evicted:
+            rolling = self.rolling = self.table.get(self.key)
+        epoch = int(now // (self.stats.window_s / SUBWINDOWS))
         slot = epoch % SUBWINDOWS
         agg = rolling.subs[slot] if rolling.epochs[slot] == epoch else rolling.current(epoch)
         agg.count += 1
@@ -288,6 +286,24 @@ class Stats:
             agg.cost += cost
         if retries:
             agg.retries += retries
+
+
+@dataclass
+class Stats:
+    """Every table the rules read, with its bounds."""
+
+    window_s: float = 900.0
+    started: float = field(default_factory=time.perf_counter)
+    agents: Table = field(default_factory=lambda: Table(512))
+    agent_models: Table = field(default_factory=lambda: Table(1024))
+    tools: Table = field(default_factory=lambda: Table(512))
+    repeats: Repeats = field(default_factory=lambda: Repeats(10_000))
+    prefixes: Repeats = field(default_factory=lambda: Repeats(2_000))
+    conversations: OrderedDict[str, list[int]] = field(default_factory=lambda: OrderedDict())
+    max_conversations: int = 2_000
+
+    def epoch(self, now: float) -> int:
+        return int(now // (self.window_s / SUBWINDOWS))
 
     def child_time(self, agent: str, child: str, seconds: float) -> None:
         rolling = self.agents.rows.get((agent,))

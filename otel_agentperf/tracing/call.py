@@ -335,7 +335,7 @@ class Call:
                 span.set_attribute(sc.AGENTPERF_PROCESS_CPU_TIME_DELTA, max(0.0, cpu - self.resources0[0]))
                 if rss is not None and self.resources0[1] is not None:
                     span.set_attribute(sc.AGENTPERF_PROCESS_RSS_DELTA, int(rss - self.resources0[1]))
-            STATE.advisor.observe(self, end, duration, error, priced[0] if priced is not None else None)
+            STATE.advisor.observe(self, end, duration, error, priced[0] if priced is not None else None, series[9])
         except Exception:  # noqa: BLE001
             log_internal_error("end")
         try:

@@ -16,8 +16,8 @@ from .._text import clean
 from ..cost.catalog import refresh_from_network
 from ..cost.ledger import ConversationCost
 from ..cost.usage import Usage, extract_usage, token_count
-from ..insights.advisor import Recommendation
 from ..insights.forecast import Health, budget_projection
+from ..insights.recommend import Recommendation
 from ..insights.suggest import Rule, Suggestion
 from ..telemetry.instruments import CACHE_READ, KIND_LLM, TOKEN_USAGE, CostSeries, Series, record_tokens
 from . import accounting as _accounting

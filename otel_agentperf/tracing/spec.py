@@ -12,6 +12,7 @@ from .. import semconv as sc
 from .._errors import warn_once
 from .._text import clean
 from ..cost.providers import infer_provider
+from ..insights.stats import Tally
 from ..telemetry.instruments import (
     INFERENCE_CALLS,
     KIND_AGENT,
@@ -36,10 +37,11 @@ SeriesTuple = tuple[
     Series | None,
     Series | None,
     InferenceSeries | None,
+    Tally | None,
 ]
 """Duration; for LLM calls input tokens, output tokens, time to first chunk, cost, cache-read tokens, time
 per output chunk, and at 8 all that the end of a call records at once; for agents, at 1 and 7, inference calls
-and tool calls per invocation."""
+and tool calls per invocation; at 9, where the advisor counts the call (its statistics' row: not a metric)."""
 
 
 MAX_NAME = 128
@@ -144,20 +146,32 @@ class Spec:
             found = cache.lookup(key)  # empties the cache
         if found is not None:
             return found
-        built = self._resolve(*self._build_labels(agent, model, response_model, error))
+        # The advisor's row is the call's own, whatever the labels: its tables have their own bounds.
+        tally = self._tally(agent, model, response_model)
+        built = self._resolve(tally, *self._build_labels(agent, model, response_model, error))
         if not cache.put(key, built):
             # Cardinality guard: past the limit, names collapse to _OTHER; error.type stays exact.
             other = sc.OVERFLOW_LABEL
             built = self._resolve(
+                tally,
                 *self._build_labels(
                     other if agent else None, other if model else None, other if response_model else None, error
-                )
+                ),
             )
         elif error is None and self.kind in (KIND_AGENT, KIND_WORKFLOW):
             self._static_series = built
         return built
 
-    def _resolve(self, attrs: dict[str, Any], tokens_in: dict[str, Any], tokens_out: dict[str, Any]) -> SeriesTuple:
+    def _tally(self, agent: str | None, model: str | None, response_model: str | None) -> Tally | None:
+        kind = self.kind
+        if kind == KIND_AGENT and self.name is None:
+            return None  # counted under the agent it runs in: not fixed by the series' key (agents' is static)
+        name = (response_model or model) if kind == KIND_LLM else self.name
+        return STATE.advisor.tally(kind, agent, self.provider, name)
+
+    def _resolve(
+        self, tally: Tally | None, attrs: dict[str, Any], tokens_in: dict[str, Any], tokens_out: dict[str, Any]
+    ) -> SeriesTuple:
         instruments = STATE.instruments
         if self.kind == KIND_LLM:
             inference, first_chunk, per_chunk = instruments.inference_series(attrs, tokens_in, tokens_out)
@@ -171,6 +185,7 @@ class Spec:
                 per_chunk,
                 None,
                 inference,
+                tally,
             )
         duration = instruments.series(self.kind, attrs)
         if self.kind == KIND_AGENT:
@@ -186,8 +201,9 @@ class Spec:
                 None,
                 instruments.series(TOOL_CALLS, counts),
                 None,
+                tally,
             )
-        return duration, None, None, None, None, None, None, None, None
+        return duration, None, None, None, None, None, None, None, None, tally
 
     def _build_labels(
         self, agent: str | None, model: str | None, response_model: str | None, error: str | None
