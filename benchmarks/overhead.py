@@ -213,6 +213,16 @@ def sampled_variants(tp: TracerProvider, mp: MeterProvider) -> list[tuple[str, C
     def llm_stream() -> Any:
         yield from chunks
 
+    # What an application passes (the caching rule hashes it; the trivial rows above have no arguments).
+    messages = [
+        {"role": "system", "content": "You are a travel planner. Answer in one paragraph."},
+        {"role": "user", "content": "Three days in Lisbon in March: what should I see?"},
+    ]
+
+    @ap.trace_llm(provider="openai")
+    def llm_chat(messages: list[dict[str, str]], model: str) -> Any:
+        return completion
+
     variants: list[tuple[str, Callable[[int], float]]] = [
         ("bare span (start_as_current_span + 5 attributes at start)", sync_runner(bare)),
         ("naive floor (span + 5 set_attribute + histogram + counter)", sync_runner(naive)),
@@ -231,6 +241,10 @@ def sampled_variants(tp: TracerProvider, mp: MeterProvider) -> list[tuple[str, C
         (
             "@trace_llm sync, tokens from an openai ChatCompletion",
             sync_runner(ap.trace_llm(provider="openai", model="gpt-4o-mini")(lambda: completion)),
+        ),
+        (
+            "@trace_llm sync, ChatCompletion, called with messages= (arguments fingerprinted)",
+            sync_runner(lambda: llm_chat(messages=messages, model="gpt-4o-mini")),
         ),
         ("@trace_llm generator, 2 chunks with usage", gen_runner(llm_stream)),
     ]

@@ -169,6 +169,25 @@ def test_caching_repeated_tool_calls(same: bool, fires: bool) -> None:
         assert withheld(s) and estimated[0] > 0  # 5 avoidable × $0.001, per day
 
 
+def test_calls_without_arguments_are_not_taken_for_repeats() -> None:
+    """A function called without arguments reads something (the clock, a queue) or builds its prompt inside:
+    that its arguments are "the same" says nothing, so it is never a caching candidate."""
+
+    @ap.trace_tool("now")
+    def now() -> float:
+        return time.time()
+
+    @ap.trace_llm(provider="openai", model="gpt-4o-mini")
+    def next_step() -> dict[str, Any]:
+        return {"usage": {"prompt_tokens": 10, "completion_tokens": 2}}
+
+    with capture():
+        for _ in range(6):
+            now()
+            next_step()
+        assert rules_found("caching") == []
+
+
 def test_caching_arithmetic_and_opt_out() -> None:
     snap = Snapshot(window_s=3600, tools=[Row(("t",), count=20, cost=0.2)], repeats={"tool:t": (2, 8, 5.0)})
     (s,) = rule_caching(snap, Thresholds())

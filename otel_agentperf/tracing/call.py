@@ -141,9 +141,12 @@ class Call:
                     self.retry = True
                     parent.retries += 1
                 advisor = STATE.advisor
-                if advisor.fingerprints:
-                    self.fp = fingerprint(args, kwargs)
-                    if spec.kind == KIND_LLM and (args or kwargs):
+                # A call without arguments is no evidence of repeating anything (it reads the clock, polls a
+                # queue, builds its prompt inside): no fingerprint, so the caching rule never suggests it.
+                if advisor.fingerprints and (args or kwargs):
+                    is_llm = spec.kind == KIND_LLM
+                    self.fp = fingerprint(args, kwargs, is_llm)
+                    if is_llm:
                         self.prefix = advisor.prefix_key(spec.provider, model, args, kwargs)
             except Exception:  # noqa: BLE001 - arguments that cannot be read cost the call its hints, not its span
                 log_internal_error("advisor_start")
