@@ -13,7 +13,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, Protocol, cast
+from typing import Any, Protocol
 
 from .. import semconv as sc
 from .._errors import logger
@@ -76,6 +76,7 @@ _MAX_PENDING = 512  # agents with suggestions waiting for their next span (oldes
 _GAUGE_MAX_AGE_S = 5.0
 _MAX_GAUGE_SERIES = 100
 _PREFIX_MIN_CHARS = 4000  # ~1000 tokens: the smallest prefix providers cache
+_SEQUENCES = (list, tuple, str)
 
 
 class Advisor:
@@ -114,23 +115,18 @@ class Advisor:
 
         Only lists, tuples and strings are looked into: the truth of other objects may raise (numpy arrays).
         """
-        if not args and not kwargs:  # nothing to look into
-            return None
-        messages: Any = None
-        for value in (kwargs.get("messages"), kwargs.get("input"), args[0] if args else None):
-            if isinstance(value, (list, tuple, str)) and value:
-                messages = value  # pyright: ignore[reportUnknownVariableType]
-                break
-        first: Any = None
-        if isinstance(messages, (list, tuple)):
-            head: Any = cast("list[Any]", messages)[0]
-            first = (
-                cast("dict[str, Any]", head).get("content")
-                if isinstance(head, dict)
-                else getattr(head, "content", None)
-            )
-        elif isinstance(messages, str):
-            first = messages
+        # Runs at the start of every model call with arguments: type checks of a few C calls, no cast() calls.
+        messages: Any = kwargs.get("messages") if kwargs else None
+        if not (isinstance(messages, _SEQUENCES) and messages):
+            messages = kwargs.get("input") if kwargs else None
+            if not (isinstance(messages, _SEQUENCES) and messages):
+                messages = args[0] if args else None
+                if not (isinstance(messages, _SEQUENCES) and messages):
+                    return None
+        first: object = messages  # pyright: ignore[reportUnknownVariableType]
+        if not isinstance(messages, str):
+            head: object = messages[0]  # pyright: ignore[reportUnknownVariableType]
+            first = head.get("content") if isinstance(head, dict) else getattr(head, "content", None)  # pyright: ignore[reportUnknownMemberType, reportUnknownVariableType, reportUnknownArgumentType]
         if not isinstance(first, str) or len(first) < _PREFIX_MIN_CHARS:
             return None
         return f"{provider or ''}/{model or ''}", hash(first[:8000]), len(first)
