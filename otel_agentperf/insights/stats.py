@@ -352,8 +352,10 @@ def fingerprint(args: tuple[Any, ...], kwargs: dict[str, Any], messages: bool = 
         except TypeError:
             pass
     try:  # a list of flat dicts turned into tuples in C (~1.5 µs for two messages; the general way takes ~4)
-        named = sorted([(k, _shallow(v)) for k, v in kwargs.items()])  # keys are unique: values never compared
-        return hash((tuple([_shallow(v) for v in args]), tuple(named)))
+        # Keys are unique: sorting never compares values. A tuple is left as it is: hashable, it hashes as
+        # _frozen's copy of it would; holding a list, it raises, and _frozen takes over.
+        named = sorted([(k, _shallow(v) if type(v) in _NESTED else v) for k, v in kwargs.items()])
+        return hash((tuple([_shallow(v) if type(v) in _NESTED else v for v in args]) if args else (), tuple(named)))
     except TypeError:  # something nested deeper, or a big dict left as it is
         pass
     try:
@@ -376,14 +378,15 @@ class _TooBig(Exception):
     pass
 
 
+_NESTED = (list, dict)
 _SHALLOW_MAX = 64  # wider lists and dicts are left to _frozen, which bounds the work on them
 
 
 def _shallow(value: Any) -> Any:
-    """What ``_frozen`` gives for a list or tuple of flat dicts, or for a flat dict, built in C (no call per
-    item); anything nested deeper stays a list or dict, which makes the hash raise (``_frozen`` then)."""
+    """What ``_frozen`` gives for a list (of flat dicts, say) or a flat dict, built in C (no call per item);
+    anything nested deeper stays a list or dict, which makes the hash raise (``_frozen`` then)."""
     cls: type[Any] = type(value)  # pyright: ignore[reportUnknownVariableType]
-    if (cls is list or cls is tuple) and len(value) <= _SHALLOW_MAX:
+    if cls is list and len(value) <= _SHALLOW_MAX:
         items: list[Any] = value
         frozen: tuple[Any, ...] = tuple(
             [tuple(v.items()) if type(v) is dict and len(v) <= _SHALLOW_MAX else v for v in items]  # pyright: ignore[reportUnknownArgumentType]
