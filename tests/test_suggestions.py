@@ -510,7 +510,9 @@ def test_resource_deltas_on_agent_spans_opt_in(cap: Capture) -> None:
 
     @ap.trace_agent("cruncher")
     def crunch() -> int:
-        data = bytearray(8 * 2**20)  # 8 MiB that outlive the call, and some CPU burnt
+        # 8 MiB that outlive the call, every page written (calloc'd zeroes from a fresh mapping would not be
+        # resident, so the RSS would depend on what earlier tests left in the heap), and some CPU burnt.
+        data = bytearray(b"\x01") * (8 * 2**20)
         kept.append(data)
         total = 0
         deadline = time.process_time() + 0.05
