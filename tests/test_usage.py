@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from types import SimpleNamespace
 from typing import Any, cast
 
@@ -288,7 +288,7 @@ def _each_spoiled_completion() -> Iterator[tuple[str, dict[str, Any]]]:
         ("usage", "prompt_tokens_details"),
         ("usage", "completion_tokens_details"),
     ]
-    targets: list[tuple[tuple[Any, ...], str, str]] = [
+    targets: list[tuple[tuple[Any, ...], str | int, str]] = [
         *(
             (path, key, "count")
             for path, keys in zip(
@@ -405,7 +405,7 @@ def test_anthropic_stream_events(cap: Capture) -> None:
     )
 
     @ap.trace_llm(provider="anthropic", model="claude-sonnet-4-5")
-    async def stream() -> Any:
+    async def stream() -> AsyncIterator[Any]:
         yield start
         yield delta
 
