@@ -3,7 +3,9 @@ savings arithmetic on hand-built snapshots; guarded rules; outputs (events, logs
 
 from __future__ import annotations
 
+import gc
 import logging
+import mmap
 import os
 import time
 from collections.abc import Callable
@@ -506,13 +508,15 @@ def test_thresholds_from_env_and_file(tmp_path: Any, monkeypatch: pytest.MonkeyP
 def test_resource_deltas_on_agent_spans_opt_in(cap: Capture) -> None:
     from otel_agentperf.tracing.state import STATE
 
-    kept: list[bytearray] = []
+    kept: list[mmap.mmap] = []
 
     @ap.trace_agent("cruncher")
     def crunch() -> int:
-        # 8 MiB that outlive the call, every page written (calloc'd zeroes from a fresh mapping would not be
-        # resident, so the RSS would depend on what earlier tests left in the heap), and some CPU burnt.
-        data = bytearray(b"\x01") * (8 * 2**20)
+        # 8 MiB of new pages that outlive the call, each one written, and some CPU burnt. A fresh mapping, not
+        # the heap: an allocation there may reuse pages an earlier test freed, still resident (no RSS growth).
+        data = mmap.mmap(-1, 8 * 2**20)
+        for offset in range(0, len(data), mmap.PAGESIZE):
+            data[offset] = 1
         kept.append(data)
         total = 0
         deadline = time.process_time() + 0.05
@@ -523,9 +527,12 @@ def test_resource_deltas_on_agent_spans_opt_in(cap: Capture) -> None:
     crunch()  # off by default
     assert "agentperf.process.cpu_time_delta" not in (cap.spans()[0].attributes or {})
     STATE.resource_deltas = True
+    gc.collect()  # earlier tests' garbage freed now, not during the call (its RSS would fall as ours grows)
+    gc.disable()
     try:
         crunch()
     finally:
+        gc.enable()
         STATE.resource_deltas = False
     attrs = dict(cap.spans()[1].attributes or {})
     assert attrs["agentperf.process.cpu_time_delta"] >= 0.05
