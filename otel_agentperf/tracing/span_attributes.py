@@ -48,24 +48,33 @@ def _classify(span: Any) -> bool:
     return ok
 
 
+def _writable(span: Any) -> Any:
+    """The SDK span's ``BoundedAttributes`` when values may go into them directly: a class that passed
+    ``_classify`` (decided once per class) and no value-length limit; else ``None``."""
+    direct = _direct.get(cast("type[Any]", type(span)))
+    if direct is None:
+        direct = _classify(span)
+    if direct:
+        bounded: Any = span._attributes
+        if bounded.max_value_len is None:
+            return bounded
+    return None
+
+
 def set_valid_attributes(span: Span, attributes: dict[str, Any]) -> None:
     """Set ``attributes`` (values valid as they are: ints, floats, bools, short strings, tuples of strings)."""
     sdk_span: Any = span
-    direct = _direct.get(cast("type[Any]", type(sdk_span)))
-    if direct is None:
-        direct = _classify(sdk_span)
-    if direct:
-        bounded: Any = sdk_span._attributes
-        if bounded.max_value_len is None:
-            with sdk_span._lock:
-                if sdk_span._end_time is None and not bounded._immutable:
-                    held: dict[str, Any] = bounded._dict
-                    maxlen: int | None = bounded.maxlen
-                    # New keys only: the SDK moves a key set again to the end, which update() would not do.
-                    if (maxlen is None or len(held) + len(attributes) <= maxlen) and held.keys().isdisjoint(attributes):
-                        with bounded._lock:
-                            held.update(attributes)
-                        return
+    bounded = _writable(sdk_span)
+    if bounded is not None:
+        with sdk_span._lock:
+            if sdk_span._end_time is None and not bounded._immutable:
+                held: dict[str, Any] = bounded._dict
+                maxlen: int | None = bounded.maxlen
+                # New keys only: the SDK moves a key set again to the end, which update() would not do.
+                if (maxlen is None or len(held) + len(attributes) <= maxlen) and held.keys().isdisjoint(attributes):
+                    with bounded._lock:
+                        held.update(attributes)
+                    return
     span.set_attributes(attributes)
 
 
@@ -160,15 +169,11 @@ def _set_on_new_span(span: Span, attributes: dict[str, Any]) -> None:
     """``set_valid_attributes`` on a span the SDK's tracer has just started: the verdict above admits only
     processors whose ``on_start`` keeps nothing, so no other thread can hold the span yet and its two locks
     guard nothing; the values go straight into its (still empty) dict (~1 µs of a call in context)."""
-    sdk_span: Any = span
-    direct = _direct.get(cast("type[Any]", type(sdk_span)))
-    if direct is None:
-        direct = _classify(sdk_span)
-    if direct:
-        bounded: Any = sdk_span._attributes
+    bounded = _writable(span)
+    if bounded is not None:
         held: dict[str, Any] = bounded._dict
         maxlen: int | None = bounded.maxlen
-        if bounded.max_value_len is None and not held and (maxlen is None or len(attributes) <= maxlen):
+        if not held and (maxlen is None or len(attributes) <= maxlen):
             held.update(attributes)
             return
     set_valid_attributes(span, attributes)
