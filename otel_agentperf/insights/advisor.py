@@ -119,10 +119,10 @@ class Advisor:
         messages: Any = kwargs.get("messages") if kwargs else None
         if not (isinstance(messages, _SEQUENCES) and messages):
             messages = kwargs.get("input") if kwargs else None
-            if not (isinstance(messages, _SEQUENCES) and messages):
-                messages = args[0] if args else None
-                if not (isinstance(messages, _SEQUENCES) and messages):
-                    return None
+        if not (isinstance(messages, _SEQUENCES) and messages):
+            messages = args[0] if args else None
+        if not (isinstance(messages, _SEQUENCES) and messages):
+            return None
         first: object = messages  # pyright: ignore[reportUnknownVariableType]
         if not isinstance(messages, str):
             head: object = messages[0]  # pyright: ignore[reportUnknownVariableType]
@@ -185,12 +185,7 @@ class Advisor:
         if kind == KIND_TOOL:
             tally.add(now, duration, error, cost=call.cost, retries=int(retry))
         else:
-            tin = tout = tcached = 0
-            if usage is not None:
-                tin = usage.input_tokens or 0
-                tout = usage.output_tokens or 0
-                tcached = usage.cache_read_tokens or 0
-            tally.add(now, duration, error, tin, tout, tcached, usd or 0.0, int(retry))
+            tin = _add_inference(tally, now, duration, error, usage, usd, retry)
             prefix = call.prefix
             if prefix is not None:
                 stats.prefixes.add(prefix[0], prefix[1], now, float(prefix[2]), stats.window_s)
@@ -216,10 +211,7 @@ class Advisor:
         (provider, model) rows are merged from the (agent, provider, model) rows at snapshot time: one table
         update per call."""
         tally = self._model_tally(agent, provider, model)
-        tin = (usage.input_tokens or 0) if usage is not None else 0
-        tout = (usage.output_tokens or 0) if usage is not None else 0
-        tcached = (usage.cache_read_tokens or 0) if usage is not None else 0
-        tally.add(self.clock(), duration, error, tin, tout, tcached, usd or 0.0)
+        _add_inference(tally, self.clock(), duration, error, usage, usd, False)
         if agent:
             self.stats.child_time(agent, tally.child, duration)
 
@@ -360,6 +352,19 @@ class Advisor:
             return [Observation(self.health()[0])]
 
         return {"active": active, "savings": savings, "health": health}
+
+
+def _add_inference(
+    tally: Tally, now: float, duration: float, error: str | None, usage: Any, usd: float | None, retry: bool
+) -> int:
+    """One model call into its row, ours or another instrumentation's; returns its input tokens."""
+    tin = tout = tcached = 0
+    if usage is not None:
+        tin = usage.input_tokens or 0
+        tout = usage.output_tokens or 0
+        tcached = usage.cache_read_tokens or 0
+    tally.add(now, duration, error, tin, tout, tcached, usd or 0.0, int(retry))
+    return tin
 
 
 def _prefix_chars(entries: Mapping[tuple[str, int], list[float]]) -> dict[str, float]:
