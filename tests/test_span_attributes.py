@@ -203,19 +203,25 @@ def test_a_processor_added_later_is_noticed() -> None:
 
 
 def test_configure_pipeline_takes_both_shortcuts() -> None:
-    """What ``configure()`` builds (counting batch processor, our processor, parent-based ratio sampler) is
-    eligible: the benchmark measures the shortcuts, not the fallback."""
+    """What ``configure()`` builds (counting batch processor, our processor, parent-based ratio sampler, our id
+    generator) is eligible: the benchmark measures the shortcuts, not the fallback."""
     from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
     class Nowhere(SpanExporter):
         def export(self, spans: Any) -> SpanExportResult:
             return SpanExportResult.SUCCESS
 
+    import random
+
+    from otel_agentperf.tracing import unsampled
+
+    random.seed(7)  # the trace ids, so some roots are sampled (the dropped ones never reach the start verdict)
     setup = ap.configure(traces_exporter=Nowhere(), metrics_exporter="none", sample_ratio=0.5, set_global=False)
     try:
-        for _ in range(8):  # some sampled
+        for _ in range(8):
             ap.trace_agent("planner")(lambda: None)()
         assert span_attributes._verdict[2] is True  # pyright: ignore[reportPrivateUsage]
+        assert unsampled._root_verdict[4] == 1 << 63  # pyright: ignore[reportPrivateUsage]
         assert True in span_attributes._direct.values()  # pyright: ignore[reportPrivateUsage]
     finally:
         setup.shutdown()

@@ -18,7 +18,7 @@ from typing import Any, cast
 
 from opentelemetry.trace import Span
 
-from .unsampled import start_unsampled_child
+from .unsampled import start_unsampled
 
 _MAX_CLASSES = 64
 _direct: dict[type[Any], bool] = {}  # span class -> its attributes can be added directly
@@ -142,10 +142,10 @@ def _judge(active: Any, processors: Any, sampler: Any) -> bool:
 
 def start_span(tracer: Any, name: str, context: Any, kind: Any, attributes: dict[str, Any]) -> Span:
     """``tracer.start_span(name, context, kind, attributes)``, the attributes set after the start when nobody
-    looks at them at the start (see above). A dropped child of one of our dropped spans is built without the
-    tracer when its span is known in advance (``unsampled.py``)."""
+    looks at them at the start (see above). A dropped child of one of our dropped spans, or a root its ratio
+    drops, is built without the tracer when its span is known in advance (``unsampled.py``)."""
     global _verdict
-    unsampled = start_unsampled_child(tracer, context)
+    unsampled = start_unsampled(tracer, context)
     if unsampled is not None:
         return unsampled
     try:

@@ -1,7 +1,8 @@
-"""A dropped child of a local unsampled span is built without the tracer (``tracing/unsampled``) and comes out
-exactly as ``Tracer.start_span`` would have built it: the same span contexts (ids from the same id generator
-in the same order, flags, trace state), the same propagated headers, the same metrics. Every case the
-shortcut does not cover goes through the tracer."""
+"""A dropped child of a local unsampled span, and a root dropped by a ratio on a provider ``configure()``
+builds, are built without the tracer (``tracing/unsampled``) and come out exactly as ``Tracer.start_span``
+would have built them: the same span contexts (ids from the same id generator in the same order, flags, trace
+state), the same propagated headers, the same metrics; a root the ratio samples is started by the tracer with
+the trace id that decided it. Every case the shortcut does not cover goes through the tracer."""
 
 from __future__ import annotations
 
@@ -31,6 +32,7 @@ import otel_agentperf as ap
 from otel_agentperf import semconv as sc
 from otel_agentperf.testing import Capture
 from otel_agentperf.tracing import span_attributes, unsampled
+from otel_agentperf.tracing.sampling import HandOverIdGenerator
 from otel_agentperf.tracing.state import STATE
 
 RESPONSE = {"model": "gpt-4o-mini-2024-07-18", "usage": {"prompt_tokens": 1200, "completion_tokens": 300}}
@@ -165,17 +167,20 @@ def _run(
     parent: Any = None,
     *,
     shortcut: bool = True,
+    hand_over: bool = True,
     monkeypatch: pytest.MonkeyPatch | None = None,
     prepare: Callable[[Capture], None] | None = None,
+    exported: list[tuple[str, int, int, int | None]] | None = None,
 ) -> tuple[list[Seen], dict[Any, tuple[float, ...]], int]:
     seen: list[Seen] = []
     run = _workload(seen)
     spy = Spy()
     cap = Capture(sampler=sampler)
-    cap.tracer_provider.id_generator = ids
+    # As configure() builds it with a ratio; the generator hands over nothing unless the shortcut asks it to.
+    cap.tracer_provider.id_generator = HandOverIdGenerator(ids) if hand_over else ids
     with pytest.MonkeyPatch.context() as patch:
         if not shortcut:
-            patch.setattr(span_attributes, "start_unsampled_child", lambda tracer, context: None)
+            patch.setattr(span_attributes, "start_unsampled", lambda tracer, context: None)
         with cap:
             if prepare is not None:
                 prepare(cap)
@@ -186,6 +191,12 @@ def _run(
             finally:
                 if token is not None:
                     otel_context.detach(token)
+    if exported is not None:
+        exported.extend(
+            (span.name, span.context.trace_id, span.context.span_id, span.parent.span_id if span.parent else None)
+            for span in cap.spans()
+            if span.context is not None
+        )
     return seen, _metrics(cap), spy.calls
 
 
@@ -231,12 +242,15 @@ def test_the_same_span_contexts_headers_and_metrics_as_the_sdk(sampler: str, par
     assert fast == sdk
     assert fast_metrics == sdk_metrics
     assert len(fast) == CALLS and sdk_calls == CALLS
-    # Only the calls whose parent is not one of our local spans asked the tracer (a local user span too is local).
+    # Only the calls whose parent is not one of our local spans asked the tracer (a local user span too is local),
+    # and roots too unless a ratio decides them (ParentBased(ALWAYS_OFF)'s root delegate is not one).
     # An SDK release newer than the last one read for the shortcut (PyPI may serve one) asks the tracer each time.
     if not READ:
         assert fast_calls == CALLS
+    elif parent.startswith("local") or (parent == "root" and "Ratio" in sampler):
+        assert fast_calls == 0
     else:
-        assert fast_calls == (0 if parent.startswith("local") else ROOTS)
+        assert fast_calls == ROOTS
 
 
 def test_ids_are_fresh_and_valid_and_headers_well_formed() -> None:
@@ -392,3 +406,106 @@ def test_should_sample_patched_on_an_sdk_class_asks_the_tracer(monkeypatch: pyte
     monkeypatch.setattr(ParentBasedTraceIdRatio, "should_sample", patched)
     _, _, calls = _run(ParentBasedTraceIdRatio(0), Sequential(True), PARENTS["local unsampled"]())
     assert calls == CALLS
+
+
+# --- roots -------------------------------------------------------------------------------------------------------
+class Alternating(Sequential):
+    """Sequential span ids; trace ids whose low 64 bits fall under a ratio of 0.5's bound, then over it, in turn."""
+
+    def __init__(self) -> None:
+        super().__init__(True)
+        self._low = itertools.cycle((0, 1 << 63))
+
+    def generate_trace_id(self) -> int:
+        return (TRACE_ID & ~((1 << 64) - 1)) | next(self._low) | next(self._next)
+
+
+@pytest.mark.skipif(not READ, reason="the shortcut is off on an SDK release not read for it: nothing of ours fails")
+@pytest.mark.parametrize("sampler", ["ParentBased(TraceIdRatioBased(0.5))", "ParentBasedTraceIdRatio(0.5)"])
+def test_a_root_the_ratio_samples_starts_in_the_tracer_with_the_id_that_decided_it(sampler: str) -> None:
+    """Of the two roots (sync, then async agent), the first trace id is under the bound: sampled, started by the
+    tracer with that id (its whole tree exported); the second is over it: dropped here, its tree never asks."""
+    make: Callable[[], Any] = {
+        "ParentBased(TraceIdRatioBased(0.5))": lambda: ParentBased(TraceIdRatioBased(0.5)),
+        "ParentBasedTraceIdRatio(0.5)": lambda: ParentBasedTraceIdRatio(0.5),
+    }[sampler]
+    fast_spans: list[tuple[str, int, int, int | None]] = []
+    sdk_spans: list[tuple[str, int, int, int | None]] = []
+    fast, fast_metrics, fast_calls = _run(make(), Alternating(), exported=fast_spans)
+    sdk, sdk_metrics, sdk_calls = _run(make(), Alternating(), shortcut=False, exported=sdk_spans)
+    assert (fast, fast_metrics, sorted(fast_spans)) == (sdk, sdk_metrics, sorted(sdk_spans))
+    assert sdk_calls == CALLS and fast_calls == CALLS // 2  # the sampled tree asks the tracer; the dropped one not
+    sampled = [s for s in fast if s[3] & TraceFlags.SAMPLED]
+    assert len(sampled) == CALLS // 2 and len({s[0] for s in sampled}) == 1
+    assert len(fast_spans) == CALLS // 2 and {t for _, t, _, _ in fast_spans} == {sampled[0][0]}
+    assert sampled[0][0] & ((1 << 64) - 1) < 1 << 63
+
+
+def test_configure_samples_its_ratio_of_roots() -> None:
+    """Through configure() with the SDK's random ids: a quarter of 4,000 roots sampled, not a sixteenth (a root
+    decided on one trace id and started with another would be sampled with probability r²)."""
+    import random
+
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    random.seed(20261207)  # the SDK's generator draws from the random module: the same ids every run
+    setup = ap.configure(traces_exporter=exporter, metrics_exporter="none", sample_ratio=0.25, set_global=False)
+    try:
+        assert type(STATE.tracer.id_generator) is HandOverIdGenerator  # type: ignore[attr-defined]
+        agent = ap.trace_agent("root")(lambda: None)
+        for _ in range(4000):
+            agent()
+        setup.force_flush()
+        # Binomial(4000, 0.25): mean 1000, sd 27.4; ±6 sd. r² would give ~250; the seed pins the outcome.
+        assert 836 <= len(exporter.get_finished_spans()) <= 1164
+    finally:
+        setup.shutdown()
+
+
+def test_provider_sampling() -> None:
+    from otel_agentperf.tracing.sampling import provider_sampling
+
+    assert provider_sampling(None) == {}
+    assert set(provider_sampling(1.0)) == {"sampler"}
+    made = provider_sampling(0.1)
+    sampler = made["sampler"]
+    assert type(sampler) is ParentBased and type(sampler._root) is TraceIdRatioBased and sampler._root.rate == 0.1
+    generator = made["id_generator"]
+    assert type(generator) is HandOverIdGenerator and generator.is_trace_id_random()
+
+
+def test_a_handed_over_id_is_taken_once_and_only_on_its_thread() -> None:
+    import threading
+
+    generator = HandOverIdGenerator(Sequential(True))
+    generator.hand_over(TRACE_ID)
+    elsewhere: list[int] = []
+    thread = threading.Thread(target=lambda: elsewhere.append(generator.generate_trace_id()))
+    thread.start()
+    thread.join()
+    assert elsewhere == [TRACE_ID + 1]  # another thread draws its own
+    assert generator.generate_trace_id() == TRACE_ID
+    assert generator.generate_trace_id() == TRACE_ID + 2  # taken once
+    assert generator.draw_trace_id() == TRACE_ID + 3 and generator.generate_span_id() == 4
+
+
+class OwnRatio(TraceIdRatioBased):
+    pass
+
+
+ROOTS_NOT_COVERED: dict[str, tuple[Callable[[], Any], bool]] = {
+    "a ratio of 1 (nothing to drop)": (lambda: ParentBased(TraceIdRatioBased(1.0)), True),
+    "a subclass of TraceIdRatioBased": (lambda: ParentBased(OwnRatio(0)), True),
+    "an id generator not ours": (lambda: ParentBased(TraceIdRatioBased(0)), False),
+    "a root delegate that is not a ratio": (lambda: ParentBased(ALWAYS_OFF), True),
+}
+
+
+@pytest.mark.parametrize("case", list(ROOTS_NOT_COVERED))
+def test_roots_not_covered_ask_the_tracer(case: str) -> None:
+    sampler, hand_over = ROOTS_NOT_COVERED[case]
+    fast, fast_metrics, fast_calls = _run(sampler(), Sequential(True), hand_over=hand_over)
+    sdk, sdk_metrics, _ = _run(sampler(), Sequential(True), shortcut=False, hand_over=hand_over)
+    assert fast_calls >= ROOTS
+    assert (fast, fast_metrics) == (sdk, sdk_metrics)
