@@ -1,7 +1,8 @@
 """Per-call overhead of otel_agentperf's call paths against bare OpenTelemetry, measured in one run.
 
 Run: ``python benchmarks/overhead.py`` (``--quick`` for a short run, ``--rss-calls N`` for the memory check,
-``--only calls,memory,cold`` to run some sections). All variants use the same TracerProvider (batch processor, no-op
+``--only calls,memory,cold`` to run some sections, ``--collector paused`` to time calls with the cyclic garbage
+collector off). All variants use the same TracerProvider (batch processor, no-op
 exporter) and MeterProvider, and time a trivial function. Printed: µs of CPU per call (best of several
 rounds) and the ratio to the bare span and to the "naive floor" (a span with 5 attributes set one by one +
 one histogram + one counter); then RSS over ``--rss-calls`` calls per API shape, and cold start
@@ -99,15 +100,23 @@ def async_runner(make: Callable[[], Any], *, agen: bool = False) -> Callable[[in
     return run
 
 
-def measure(variants: list[tuple[str, Callable[[int], float]]], n: int, rounds: int) -> dict[str, float]:
-    """µs of CPU per call, best round of each variant; every round times every variant once, in turn."""
+def measure(
+    variants: list[tuple[str, Callable[[int], float]]], n: int, rounds: int, *, paused: bool = False
+) -> dict[str, float]:
+    """µs of CPU per call, best round of each variant; every round times every variant once, in turn.
+    ``paused``: the cyclic garbage collector is off while a round is timed (``--collector paused``)."""
     best = {name: float("inf") for name, _ in variants}
     for run in (r for _, r in variants):
         run(max(n // 10, 100))  # warm: label sets resolved, prices cached, code paths specialised
     for _ in range(rounds):
         for name, run in variants:
             gc.collect()
-            best[name] = min(best[name], run(n) / n)
+            if paused:
+                gc.disable()
+            try:
+                best[name] = min(best[name], run(n) / n)
+            finally:
+                gc.enable()
     return {name: us * 1e6 for name, us in best.items()}
 
 
@@ -425,12 +434,18 @@ def main() -> None:
         help="comma-separated sections to run: calls (per-call times), memory (RSS per shape), cold (cold start)",
     )
     parser.add_argument("--rounds", type=int, default=7, help="rounds per variant (the best round counts)")
+    parser.add_argument(
+        "--collector",
+        choices=("on", "paused"),
+        default="on",
+        help="paused: time the calls with the cyclic garbage collector off, to see its share (the same for all)",
+    )
     args = parser.parse_args()
     sections = {part.strip() for part in args.only.split(",")}
     n, rounds = (2_000, 3) if args.quick else (20_000, args.rounds)
 
     if "calls" in sections:
-        print_call_times(n, rounds)
+        print_call_times(n, rounds, paused=args.collector == "paused")
     if "memory" in sections and args.rss_calls:
         for line in rss_per_shape(args.rss_calls):
             print(line)
@@ -439,13 +454,16 @@ def main() -> None:
             print(line)
 
 
-def print_call_times(n: int, rounds: int) -> None:
+def print_call_times(n: int, rounds: int, *, paused: bool = False) -> None:
     tp, mp = configure()
-    results = measure(sampled_variants(tp, mp), n, rounds)
+    results = measure(sampled_variants(tp, mp), n, rounds, paused=paused)
     ap.shutdown()
     unsampled_tp, _ = configure(sample_ratio=0.0)
-    unsampled = measure(unsampled_variants(unsampled_tp), n, rounds)
+    unsampled = measure(unsampled_variants(unsampled_tp), n, rounds, paused=paused)
     ap.shutdown()
+
+    if paused:
+        print("(the cyclic garbage collector paused while each round is timed)")
 
     names = list(results)
     bare_us, floor_us = results[names[0]], results[names[1]]

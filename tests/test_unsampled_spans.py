@@ -32,8 +32,8 @@ import otel_agentperf as ap
 from otel_agentperf import semconv as sc
 from otel_agentperf.testing import Capture
 from otel_agentperf.tracing import span_attributes, unsampled
-from otel_agentperf.tracing.sampling import HandOverIdGenerator
 from otel_agentperf.tracing.state import STATE
+from otel_agentperf.tracing.trace_ids import HandOverIdGenerator
 
 RESPONSE = {"model": "gpt-4o-mini-2024-07-18", "usage": {"prompt_tokens": 1200, "completion_tokens": 300}}
 TRACE_ID = 0x4BF92F3577B34DA6A3CE929D0E0E4736
@@ -176,12 +176,13 @@ def _run(
     run = _workload(seen)
     spy = Spy()
     cap = Capture(sampler=sampler)
-    # As configure() builds it with a ratio; the generator hands over nothing unless the shortcut asks it to.
-    cap.tracer_provider.id_generator = HandOverIdGenerator(ids) if hand_over else ids
+    cap.tracer_provider.id_generator = ids  # our tracer gets it wrapped when a ratio decides roots (hand_over_ids)
     with pytest.MonkeyPatch.context() as patch:
         if not shortcut:
             patch.setattr(span_attributes, "start_unsampled", lambda tracer, context: None)
         with cap:
+            if not hand_over and type(STATE.tracer.id_generator) is HandOverIdGenerator:  # type: ignore[attr-defined]
+                STATE.tracer.id_generator = ids  # type: ignore[attr-defined]
             if prepare is not None:
                 prepare(cap)
             spy.wrap(STATE.tracer)
@@ -408,6 +409,10 @@ def test_should_sample_patched_on_an_sdk_class_asks_the_tracer(monkeypatch: pyte
     assert calls == CALLS
 
 
+class OwnRatio(TraceIdRatioBased):
+    pass
+
+
 # --- roots -------------------------------------------------------------------------------------------------------
 class Alternating(Sequential):
     """Sequential span ids; trace ids whose low 64 bits fall under a ratio of 0.5's bound, then over it, in turn."""
@@ -441,16 +446,23 @@ def test_a_root_the_ratio_samples_starts_in_the_tracer_with_the_id_that_decided_
     assert sampled[0][0] & ((1 << 64) - 1) < 1 << 63
 
 
-def test_configure_samples_its_ratio_of_roots() -> None:
+@pytest.mark.parametrize("provider", ["built by configure()", "the application's"])
+def test_configure_samples_its_ratio_of_roots(provider: str) -> None:
     """Through configure() with the SDK's random ids: a quarter of 4,000 roots sampled, not a sixteenth (a root
     decided on one trace id and started with another would be sampled with probability r²)."""
     import random
 
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
     from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
     exporter = InMemorySpanExporter()
     random.seed(20261207)  # the SDK's generator draws from the random module: the same ids every run
-    setup = ap.configure(traces_exporter=exporter, metrics_exporter="none", sample_ratio=0.25, set_global=False)
+    if provider == "the application's":
+        own = TracerProvider(sampler=ParentBased(TraceIdRatioBased(0.25)))
+        own.add_span_processor(SimpleSpanProcessor(exporter))
+        setup = ap.configure(tracer_provider=own, metrics_exporter="none", set_global=False)
+    else:
+        setup = ap.configure(traces_exporter=exporter, metrics_exporter="none", sample_ratio=0.25, set_global=False)
     try:
         assert type(STATE.tracer.id_generator) is HandOverIdGenerator  # type: ignore[attr-defined]
         agent = ap.trace_agent("root")(lambda: None)
@@ -459,20 +471,51 @@ def test_configure_samples_its_ratio_of_roots() -> None:
         setup.force_flush()
         # Binomial(4000, 0.25): mean 1000, sd 27.4; ±6 sd. r² would give ~250; the seed pins the outcome.
         assert 836 <= len(exporter.get_finished_spans()) <= 1164
+        assert unsampled._root_verdict[4] == 1 << 62  # pyright: ignore[reportPrivateUsage]
     finally:
         setup.shutdown()
 
 
-def test_provider_sampling() -> None:
-    from otel_agentperf.tracing.sampling import provider_sampling
+@pytest.mark.parametrize(
+    ("sampler", "wrapped"),
+    [
+        (lambda: ParentBased(TraceIdRatioBased(0.1)), True),
+        (lambda: ParentBasedTraceIdRatio(0.1), True),
+        (lambda: ParentBased(TraceIdRatioBased(0.0)), True),
+        (lambda: ParentBased(TraceIdRatioBased(1.0)), False),
+        (lambda: ParentBased(ALWAYS_ON), False),
+        (lambda: TraceIdRatioBased(0.1), False),  # not parent-based: children are decided by the ratio too
+        (lambda: ParentBased(OwnRatio(0.1)), False),
+    ],
+)
+def test_our_tracer_gets_ids_handed_over_only_under_a_ratio(sampler: Callable[[], Any], wrapped: bool) -> None:
+    """Only our tracer's generator is wrapped (the provider's and other tracers' stay), once however often it is
+    taken (configure() twice on one provider gets the SDK's cached tracer again); its ids are the provider's."""
+    from otel_agentperf.tracing.unsampled import hand_over_ids
 
-    assert provider_sampling(None) == {}
-    assert set(provider_sampling(1.0)) == {"sampler"}
-    made = provider_sampling(0.1)
-    sampler = made["sampler"]
-    assert type(sampler) is ParentBased and type(sampler._root) is TraceIdRatioBased and sampler._root.rate == 0.1
-    generator = made["id_generator"]
-    assert type(generator) is HandOverIdGenerator and generator.is_trace_id_random()
+    ids = Sequential(True)
+    provider = TracerProvider(sampler=sampler(), id_generator=ids)
+    other: Any = provider.get_tracer("someone.else")
+    ours: Any = provider.get_tracer(sc.SCOPE_NAME)
+    hand_over_ids(ours)
+    hand_over_ids(ours)
+    assert (type(ours.id_generator) is HandOverIdGenerator) is wrapped
+    assert provider.id_generator is ids and other.id_generator is ids
+    if wrapped:
+        assert ours.id_generator.inner is ids
+        assert (ours.id_generator.generate_trace_id(), ours.id_generator.generate_span_id()) == (TRACE_ID + 1, 2)
+
+
+def test_a_tracer_not_the_sdks_is_left_as_it_is() -> None:
+    from otel_agentperf.tracing.unsampled import hand_over_ids
+
+    class Lookalike:
+        sampler = ParentBased(TraceIdRatioBased(0.1))
+        id_generator = RandomIdGenerator()
+
+    tracer = Lookalike()
+    hand_over_ids(tracer)
+    assert type(tracer.id_generator) is RandomIdGenerator
 
 
 def test_a_handed_over_id_is_taken_once_and_only_on_its_thread() -> None:
@@ -490,14 +533,10 @@ def test_a_handed_over_id_is_taken_once_and_only_on_its_thread() -> None:
     assert generator.draw_trace_id() == TRACE_ID + 3 and generator.generate_span_id() == 4
 
 
-class OwnRatio(TraceIdRatioBased):
-    pass
-
-
 ROOTS_NOT_COVERED: dict[str, tuple[Callable[[], Any], bool]] = {
     "a ratio of 1 (nothing to drop)": (lambda: ParentBased(TraceIdRatioBased(1.0)), True),
     "a subclass of TraceIdRatioBased": (lambda: ParentBased(OwnRatio(0)), True),
-    "an id generator not ours": (lambda: ParentBased(TraceIdRatioBased(0)), False),
+    "our tracer without our id generator": (lambda: ParentBased(TraceIdRatioBased(0)), False),
     "a root delegate that is not a ratio": (lambda: ParentBased(ALWAYS_OFF), True),
 }
 

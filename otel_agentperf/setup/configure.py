@@ -21,6 +21,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import SpanProcessor
 from opentelemetry.sdk.trace import TracerProvider as SdkTracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.sampling import ParentBased, TraceIdRatioBased
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace import TracerProvider
 
@@ -35,7 +36,6 @@ from ..insights.advisor import Advisor
 from ..insights.suggest import load_thresholds
 from ..telemetry.aggregate import FastMetrics, install, with_instance_id
 from ..tracing.processor import AgentPerfSpanProcessor
-from ..tracing.sampling import provider_sampling
 from ..tracing.state import STATE
 from .deferred_otlp import build_in_background
 from .exporters import (
@@ -249,8 +249,9 @@ def configure(
                 tracer_provider = existing  # adopt the application's own global provider
                 adopted.append(f"the global {type(existing).__name__} set before configure()")
             else:
+                sampler = ParentBased(TraceIdRatioBased(sample_ratio)) if sample_ratio is not None else None
                 # Our own bounded shutdown runs at exit instead of the SDK's unbounded one.
-                sdk_tp = SdkTracerProvider(resource=resource, shutdown_on_exit=False, **provider_sampling(sample_ratio))
+                sdk_tp = SdkTracerProvider(resource=resource, sampler=sampler, shutdown_on_exit=False)
                 for exporter in span_exporters(traces_exporter, otlp_endpoint, protocol):
                     built.append(exporter)
                     processor = SimpleSpanProcessor if is_console(exporter) else CountingBatchSpanProcessor

@@ -23,6 +23,7 @@ from ..cost.ledger import BudgetTracker, ConversationLedger
 from ..cost.pricing import PriceBook
 from ..insights.advisor import Advisor
 from ..telemetry.instruments import Instruments, LabelTable
+from .unsampled import hand_over_ids
 
 if TYPE_CHECKING:  # the SDK's metrics package (~60 ms to import) is loaded by configure(), not by us
     from ..telemetry.aggregate import FastMetrics
@@ -63,6 +64,8 @@ class State:
 
     def use(self, tracer: Tracer, meter: Meter, fast: FastMetrics | None = None) -> None:
         self.instruments = Instruments(meter, fast)
+        if type(tracer).__module__ == "opentelemetry.sdk.trace":  # the SDK is loaded: no import for the proxy
+            hand_over_ids(tracer)  # roots a ratio drops are built without the tracer (unsampled.py)
         self.tracer = tracer
         self.generation += 1
 

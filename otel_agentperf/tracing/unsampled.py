@@ -17,13 +17,14 @@ same span ourselves. Two cases:
 Then the SDK would return ``NonRecordingSpan(SpanContext(parent.trace_id, id_generator.generate_span_id(),
 is_remote=False, trace_flags=DEFAULT plus RANDOM_TRACE_ID when it applies, trace_state=parent.trace_state))``.
 
-**A root** (no span in the context, or one whose context is invalid) on a provider ``configure()`` built with
-a ratio: its id generator is our ``HandOverIdGenerator`` (``sampling.py``) and its sampler's root delegate is
-exactly the SDK's ``TraceIdRatioBased`` (nothing overridden) with a ratio below 1. We draw the trace id as the
-tracer would (the same generator); when its low 64 bits are under the ratio's bound the span is sampled, so
-we hand the id over and let the tracer start it with that id; else the SDK would return
-``NonRecordingSpan(SpanContext(trace_id, generate_span_id(), is_remote=False, trace_flags=DEFAULT plus
-RANDOM_TRACE_ID when the generator's ids are random, trace_state=None))``, which we build.
+**A root** (no span in the context, or one whose context is invalid) when the sampler's root delegate is exactly the
+SDK's ``TraceIdRatioBased`` (nothing overridden) with a ratio below 1, as ``configure(sample_ratio=r)`` builds it (or
+an application's provider has it), and our tracer's id generator is a ``HandOverIdGenerator`` (``trace_ids.py``)
+around the provider's (``hand_over_ids``, when ``configure()`` takes the tracer). We draw the trace id as the tracer
+would (the same generator); when its low 64 bits are under the ratio's bound the span is sampled, so we hand the id
+over and let the tracer start it with that id; else the SDK would return ``NonRecordingSpan(SpanContext(trace_id,
+generate_span_id(), is_remote=False, trace_flags=DEFAULT plus RANDOM_TRACE_ID when the generator's ids are random,
+trace_state=None))``, which we build.
 
 In both cases the tracer is exactly the SDK's ``Tracer`` (a subclass may override ``start_span``), enabled
 (its tracer configurator can disable it: then the SDK returns the parent's context), with the SDK's internal
@@ -46,6 +47,7 @@ from typing import Any, cast
 
 from opentelemetry.trace import NonRecordingSpan, Span, SpanContext, TraceFlags
 
+from .._errors import log_internal_error
 from .runtime_context import SPAN_KEY
 
 _SAMPLED = TraceFlags.SAMPLED
@@ -119,25 +121,46 @@ def _judge(tracer: Any, sampler: Any, delegate: Any) -> bool:
         return False
 
 
+def _ratio_bound(tracer: Any, sampler: Any, root: Any) -> int:
+    """The bound of ``root``'s ratio when it decides the tracer's roots as read (below), else ``_NOT_ELIGIBLE``."""
+    from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
+
+    if _tracer_and_sampler(tracer, sampler) and type(root) is TraceIdRatioBased and "should_sample" not in vars(root):
+        bound = root.bound
+        if type(bound) is int and 0 <= bound <= _TRACE_ID_LIMIT:  # a ratio of 1 samples all: nothing to skip
+            return bound
+    return _NOT_ELIGIBLE
+
+
 def _judge_root(tracer: Any, sampler: Any, root: Any, generator: Any) -> int:
     """The bound of ``root``'s ratio when a root span may be decided here, else ``_NOT_ELIGIBLE``."""
     try:
-        from opentelemetry.sdk.trace.sampling import TraceIdRatioBased
+        from .trace_ids import HandOverIdGenerator
 
-        from .sampling import HandOverIdGenerator
-
-        if (
-            _tracer_and_sampler(tracer, sampler)
-            and type(root) is TraceIdRatioBased
-            and "should_sample" not in vars(root)
-            and type(generator) is HandOverIdGenerator
-        ):
-            bound = root.bound
-            if type(bound) is int and 0 <= bound <= _TRACE_ID_LIMIT:  # a ratio of 1 samples all: nothing to skip
-                return bound
+        if type(generator) is HandOverIdGenerator:
+            return _ratio_bound(tracer, sampler, root)
     except Exception:  # noqa: BLE001 - unsure: the SDK's path
         pass
     return _NOT_ELIGIBLE
+
+
+def hand_over_ids(tracer: Any) -> None:
+    """Give our tracer (``STATE.use``) a ``HandOverIdGenerator`` around its id generator when its roots are
+    decided by a ratio below 1, so ``start_unsampled`` can decide them. Only this tracer's spans (our scope's)
+    get their ids through it, the same ids; the provider and its other tracers keep theirs. A tracer that is
+    not the SDK's, or any surprise: left as it is (roots then go to the tracer)."""
+    try:
+        if _is_sdk(tracer, "opentelemetry.sdk.trace", ("Tracer",)):
+            from .trace_ids import HandOverIdGenerator
+
+            sampler = tracer.sampler
+            generator = tracer.id_generator
+            if type(generator) is not HandOverIdGenerator and (
+                _ratio_bound(tracer, sampler, getattr(sampler, "_root", None)) != _NOT_ELIGIBLE
+            ):
+                tracer.id_generator = HandOverIdGenerator(generator)
+    except Exception:  # noqa: BLE001
+        log_internal_error("hand_over_ids")
 
 
 def start_unsampled(tracer: Any, context: Any) -> Span | None:
