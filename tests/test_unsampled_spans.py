@@ -548,3 +548,19 @@ def test_roots_not_covered_ask_the_tracer(case: str) -> None:
     sdk, sdk_metrics, _ = _run(sampler(), Sequential(True), shortcut=False, hand_over=hand_over)
     assert fast_calls >= ROOTS
     assert (fast, fast_metrics) == (sdk, sdk_metrics)
+
+
+@pytest.mark.skipif(not READ, reason="the shortcut is off on an SDK release not read for it: nothing of ours fails")
+def test_a_tracer_given_our_generator_after_its_verdict_is_judged_again() -> None:
+    """A root of a tracer found not eligible is not re-checked (the fast exit of every sampled root), so wrapping
+    its generator must make the next root judge it afresh."""
+    from otel_agentperf.tracing.unsampled import hand_over_ids
+
+    tracer: Any = TracerProvider(sampler=ParentBased(TraceIdRatioBased(0))).get_tracer("late")
+    spy = Spy()
+    spy.wrap(tracer)
+    span_attributes.start_span(tracer, "root", otel_context.Context(), trace.SpanKind.INTERNAL, {})
+    assert spy.calls == 1  # not ours to decide yet: the provider's own generator
+    hand_over_ids(tracer)
+    span = span_attributes.start_span(tracer, "root", otel_context.Context(), trace.SpanKind.INTERNAL, {})
+    assert spy.calls == 1 and not span.is_recording() and span.get_span_context().is_valid
