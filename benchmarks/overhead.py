@@ -312,7 +312,52 @@ def unsampled_variants(tp: TracerProvider) -> list[tuple[str, Callable[[int], fl
             sync_runner(ap.trace_llm(provider="openai", model="gpt-4o-mini")(lambda: response)),
         ),
         ("@trace_tool sync inside an unsampled @trace_agent (per tool call)", agent_around),
+        ("least an exact unsampled agent call costs (decide, span in context, time, 3 records)", least_exact()),
     ]
+
+
+def least_exact() -> Callable[[int], float]:
+    """What any instrumentation must do for an unsampled agent call whose metrics stay exact, and nothing else:
+    draw a trace id and compare it with the ratio's bound, build the non-recording span, attach a context
+    holding it (children and outgoing headers need it), time the call, record the duration and the two
+    call-count histograms into the agent's own metric cells. No call record, rollups or statistics."""
+    from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+    from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
+
+    from otel_agentperf.tracing import runtime_context
+    from otel_agentperf.tracing.call import current_call
+
+    with ap.trace_agent("p"):
+        spec = current_call().spec  # type: ignore[union-attr]
+    series = spec.series("p", None, None, None)
+    duration, inference_calls, tool_calls = series[0], series[1], series[7]
+    ids = RandomIdGenerator()
+    get_current, attach, detach, key = (
+        runtime_context.get_current,
+        runtime_context.attach,
+        runtime_context.detach,
+        runtime_context.SPAN_KEY,
+    )
+    context_class = type(get_current())
+    flags, bound, low_bits = TraceFlags(TraceFlags.RANDOM_TRACE_ID), 0, (1 << 64) - 1
+    perf = time.perf_counter
+
+    def call() -> None:
+        ctx = get_current()
+        trace_id = ids.generate_trace_id()
+        if trace_id & low_bits < bound:
+            raise AssertionError("sampled at a ratio of 0")
+        span = NonRecordingSpan(SpanContext(trace_id, ids.generate_span_id(), False, flags, None))
+        token = attach(context_class({**ctx, key: span}))
+        t0 = perf()
+        trivial()
+        elapsed = perf() - t0
+        detach(token)
+        duration.record(elapsed)
+        inference_calls.record(0)  # type: ignore[union-attr]
+        tool_calls.record(0)  # type: ignore[union-attr]
+
+    return sync_runner(call)
 
 
 def rss_per_shape(calls: int) -> list[str]:
