@@ -64,8 +64,7 @@ class State:
 
     def use(self, tracer: Tracer, meter: Meter, fast: FastMetrics | None = None) -> None:
         self.instruments = Instruments(meter, fast)
-        if type(tracer).__module__ == "opentelemetry.sdk.trace":  # the SDK is loaded: no import for the proxy
-            hand_over_ids(tracer)  # roots a ratio drops are built without the tracer (unsampled.py)
+        hand_over_ids(tracer)  # roots a ratio drops are built without the tracer (unsampled.py); the proxy: nothing
         self.tracer = tracer
         self.generation += 1
 

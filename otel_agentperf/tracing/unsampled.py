@@ -145,18 +145,12 @@ def _judge_root(tracer: Any, sampler: Any, root: Any, generator: Any) -> int:
     return _NOT_ELIGIBLE
 
 
-def forget_verdicts() -> None:
-    """Judge the next tracer afresh (its generator or sampler was replaced)."""
-    global _verdict, _root_verdict
-    _verdict = (None, None, None, False)
-    _root_verdict = (None, None, None, None, _NOT_ELIGIBLE)
-
-
 def hand_over_ids(tracer: Any) -> None:
     """Give our tracer (``STATE.use``) a ``HandOverIdGenerator`` around its id generator when its roots are
     decided by a ratio below 1, so ``start_unsampled`` can decide them. Only this tracer's spans (our scope's)
     get their ids through it, the same ids; the provider and its other tracers keep theirs. A tracer that is
     not the SDK's, or any surprise: left as it is (roots then go to the tracer)."""
+    global _root_verdict
     try:
         if _is_sdk(tracer, "opentelemetry.sdk.trace", ("Tracer",)):
             from .trace_ids import HandOverIdGenerator
@@ -167,7 +161,7 @@ def hand_over_ids(tracer: Any) -> None:
                 _ratio_bound(tracer, sampler, getattr(sampler, "_root", None)) != _NOT_ELIGIBLE
             ):
                 tracer.id_generator = HandOverIdGenerator(generator)
-                forget_verdicts()
+                _root_verdict = (None, None, None, None, _NOT_ELIGIBLE)  # judged afresh: start_unsampled's fast exit
     except Exception:  # noqa: BLE001
         log_internal_error("hand_over_ids")
 
@@ -176,7 +170,7 @@ def start_unsampled(tracer: Any, context: Any) -> Span | None:
     """The span ``tracer.start_span(name, context, ...)`` would return, when it is a dropped child of a local
     unsampled parent or a dropped root and the SDK could answer only that (see above); ``None``: ask the tracer
     (for a sampled root, with its trace id handed over)."""
-    global _rule, _verdict, _root_verdict
+    global _rule, _root_verdict
     try:
         parent = context.get(SPAN_KEY)
         if parent is not None:
@@ -191,7 +185,7 @@ def start_unsampled(tracer: Any, context: Any) -> Span | None:
         verdict = _root_verdict
         if tracer is verdict[0] and verdict[4] == _NOT_ELIGIBLE:
             # Every sampled root of the default setup comes here (~0.15 µs saved). An SDK tracer's sampler is
-            # fixed at its creation, and its generator is swapped only by hand_over_ids, which forgets verdicts.
+            # fixed at its creation, and its generator is swapped only by hand_over_ids, which resets this verdict.
             return None
         sampler = getattr(tracer, "sampler", None)
         root = getattr(sampler, "_root", None)
